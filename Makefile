@@ -1,0 +1,34 @@
+# Every target creates .venv on first use and installs the package into it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SEED := seeds/000_2b75bc2e4ec607c4.txt
+SHARED := ../shared/data
+
+.PHONY: demo test train bench report-demo clean
+
+$(BIN)/escalation: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,report,dask]'
+	touch $@
+
+## Score the seed article with the shipped model: label, top score, sentence.
+demo: $(BIN)/escalation
+	$(BIN)/escalation score $(SEED) --output-format table
+
+## Run the whole test suite.
+test: $(BIN)/escalation
+	$(BIN)/python -m pytest
+
+## Rebuild the shipped model from data/corpus.csv (evaluated on the real dev set when present).
+train: $(BIN)/escalation
+	$(BIN)/escalation train --no-base data/corpus.csv -o model/default \
+		$(if $(wildcard $(SHARED)/real_dev.csv),--eval $(SHARED)/real_dev.csv)
+
+## Speed, memory and accuracy benchmarks (see bench/README.md).
+bench: $(BIN)/escalation
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

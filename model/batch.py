@@ -1,0 +1,270 @@
+"""Run ``escalation score`` over feeds larger than memory: streaming, parallel, resumable.
+
+Records are read lazily and scored in chunks. With ``jobs > 1`` chunks go to worker
+processes, at most two per worker in flight, so memory stays bounded however long the feed;
+results are written in input order. Every input record is either scored or reported as
+rejected with its reason.
+
+Resuming: before writing, the runner creates ``OUT.checkpoint``, and after each chunk is fully
+written it records there (atomically) how many input records are done and how long each
+output file was. After a crash or a kill at any moment, ``--resume`` cuts every output back to
+its last recorded length, which also removes a torn last line, skips the records already
+done, and carries on: each article ends up in OUT exactly once. The checkpoint is removed
+when the run completes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import sys
+import time
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterable, Iterator
+
+import orjson
+
+from .readers import Article, Fields, Rejected, read_inputs
+from .scoring import csv_header, score_articles
+from .store import load_model, resolve_model_path
+
+#: Exit code of a run that scored everything it could but rejected some records.
+EXIT_REJECTED = 3
+#: Articles per chunk: large enough to amortise inter-process overhead, small enough to
+#: keep memory and the work lost to a kill small.
+CHUNK_ARTICLES = 256
+
+
+class ResumeError(Exception):
+    """``--resume`` was asked for a run that does not match the checkpoint."""
+
+
+@dataclass
+class Settings:
+    """Everything that decides the output; a resumed run must use the same."""
+
+    inputs: list[str]
+    fmt: str | None = None
+    fields: Fields = field(default_factory=Fields)
+    date: str | None = None
+    min_score: float = 0.0
+    output_format: str = "jsonl"
+    model_path: str | None = None
+
+
+@dataclass
+class Stats:
+    articles_read: int = 0
+    articles_scored: int = 0
+    sentences_scored: int = 0
+    records_rejected: int = 0
+
+    def line(self) -> str:
+        return (
+            f"articles read {self.articles_read}, articles scored {self.articles_scored}, "
+            f"sentences scored {self.sentences_scored}, records rejected {self.records_rejected}"
+        )
+
+
+class _Outputs:
+    """The output, summary and errors streams, truncatable to a checkpoint."""
+
+    def __init__(self, out: str | None, summary: str | None, errors: str | None, append: bool):
+        mode = "ab" if append else "wb"
+        self.files: dict[str, BinaryIO] = {}
+        self.out = self._open("out", out, mode, sys.stdout.buffer)
+        self.summary = self._open("summary", summary, mode, None)
+        self.errors = self._open("errors", errors, mode, sys.stderr.buffer)
+
+    def _open(self, key, path, mode, default):
+        if path is None or path == "-":
+            return default
+        handle = open(path, mode)
+        self.files[key] = handle
+        return handle
+
+    def offsets(self) -> dict[str, int]:
+        return {key: handle.tell() for key, handle in self.files.items()}
+
+    def flush(self):
+        for handle in (self.out, self.summary, self.errors):
+            if handle is not None:
+                handle.flush()
+
+    def close(self):
+        for handle in self.files.values():
+            handle.close()
+
+
+def _fingerprint(settings: Settings) -> str:
+    model_card = Path(resolve_model_path(settings.model_path)) / "card.json"
+    digest = hashlib.sha256(orjson.dumps(asdict(settings), option=orjson.OPT_SORT_KEYS))
+    digest.update(model_card.read_bytes())
+    return digest.hexdigest()
+
+
+class _Checkpoint:
+    def __init__(self, out: str):
+        self.path = Path(f"{out}.checkpoint")
+
+    def load(self) -> dict | None:
+        try:
+            return orjson.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def save(self, state: dict) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_bytes(orjson.dumps(state))
+        os.replace(tmp, self.path)
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _chunks(records: Iterator, size: int) -> Iterator[list]:
+    while True:
+        chunk = list(itertools.islice(records, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+_worker_model = None
+
+
+def _init_worker(model_path):
+    global _worker_model
+    _worker_model = load_model(model_path)
+
+
+def _score_in_worker(articles, min_score, output_format):
+    return score_articles(_worker_model, articles, min_score, output_format)
+
+
+def run(
+    settings: Settings,
+    out: str | None = None,
+    summary: str | None = None,
+    errors: str | None = None,
+    jobs: int = 1,
+    resume: bool = False,
+    progress: Callable[[Stats], None] | None = None,
+) -> Stats:
+    """Score every input record, writing sentence records, summaries and rejections.
+
+    Parameters
+    ----------
+    settings : Settings
+    out, summary, errors : str, optional
+        Paths; ``out`` defaults to stdout and ``errors`` to stderr, ``summary`` to none.
+    jobs : int, default=1
+        Worker processes; 1 scores in this process.
+    resume : bool, default=False
+        Complete an interrupted run into ``out`` (which must be a file).
+    progress : callable, optional
+        Called with the running totals after each chunk.
+
+    Returns
+    -------
+    Stats
+
+    Raises
+    ------
+    ResumeError
+        If ``resume`` is asked without an output file or for different settings.
+    InputError, ModelError
+        If an input or the model cannot be read at all.
+    """
+    model = load_model(settings.model_path)  # fail fast, before any output is touched
+    checkpoint = _Checkpoint(out) if out and out != "-" else None
+    stats, skip, state = Stats(), 0, None
+    if resume:
+        if checkpoint is None:
+            raise ResumeError("--resume needs an output file (-o OUT)")
+        state = checkpoint.load()
+        if state is None and Path(out).exists():
+            raise ResumeError(f"{out}: no checkpoint beside it; the run it came from had finished")
+        if state is not None:
+            if state["fingerprint"] != _fingerprint(settings):
+                raise ResumeError(f"{checkpoint.path}: made by a run with other inputs, options or model")
+            for key, path in (("out", out), ("summary", summary), ("errors", errors)):
+                if key in state["offsets"]:
+                    os.truncate(path, state["offsets"][key])
+            stats, skip = Stats(**state["stats"]), state["records"]
+    outputs = _Outputs(out, summary, errors, append=state is not None)
+    try:
+        if checkpoint is not None and state is None:
+            if settings.output_format == "csv":
+                outputs.out.write(csv_header(model.classes_))
+            state = {"fingerprint": _fingerprint(settings), "records": 0, "stats": asdict(stats),
+                     "offsets": outputs.offsets()}
+            outputs.flush()
+            checkpoint.save(state)
+        elif checkpoint is None and settings.output_format == "csv":
+            outputs.out.write(csv_header(model.classes_))
+        records = itertools.islice(
+            read_inputs(settings.inputs, settings.fmt, settings.fields, settings.date), skip, None
+        )
+        done = skip
+        for chunk, batch in _score_chunks(model, settings, _chunks(records, CHUNK_ARTICLES), jobs):
+            _write(chunk, batch, outputs, stats)
+            done += len(chunk)
+            if checkpoint is not None:
+                outputs.flush()
+                checkpoint.save({**state, "records": done, "stats": asdict(stats),
+                                 "offsets": outputs.offsets()})
+            if progress:
+                progress(stats)
+        outputs.flush()
+    finally:
+        outputs.close()
+    if checkpoint is not None:
+        checkpoint.remove()
+    return stats
+
+
+def _score_chunks(model, settings: Settings, chunks: Iterable[list], jobs: int):
+    """Yield ``(chunk, ScoredBatch)`` in input order."""
+    def articles_of(chunk):
+        return [r for r in chunk if isinstance(r, Article)]
+
+    if jobs <= 1:
+        for chunk in chunks:
+            yield chunk, score_articles(model, articles_of(chunk), settings.min_score, settings.output_format)
+        return
+    pending: deque = deque()
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(settings.model_path,)) as pool:
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(_score_in_worker, articles_of(chunk),
+                                               settings.min_score, settings.output_format)))
+            if len(pending) >= 2 * jobs:
+                chunk_done, future = pending.popleft()
+                yield chunk_done, future.result()
+        while pending:
+            chunk_done, future = pending.popleft()
+            yield chunk_done, future.result()
+
+
+def _write(chunk, batch, outputs: _Outputs, stats: Stats) -> None:
+    articles = [r for r in chunk if isinstance(r, Article)]
+    rejected = [r for r in chunk if isinstance(r, Rejected)]
+    rejected += [
+        Rejected(articles[k].file, articles[k].line, "no sentence found in the text", articles[k].unit)
+        for k in batch.empty
+    ]
+    stats.articles_read += len(chunk)
+    stats.articles_scored += len(articles) - len(batch.empty)
+    stats.sentences_scored += batch.sentences
+    stats.records_rejected += len(rejected)
+    outputs.out.write(batch.records)
+    if outputs.summary is not None:
+        outputs.summary.write(
+            b"".join(orjson.dumps(s, option=orjson.OPT_APPEND_NEWLINE) for s in batch.summaries)
+        )
+    for item in rejected:
+        outputs.errors.write(orjson.dumps(item.to_dict(), option=orjson.OPT_APPEND_NEWLINE))

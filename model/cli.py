@@ -1,0 +1,338 @@
+"""The ``escalation`` command line: thin commands over the library.
+
+Commands that need scikit-learn (train, evaluate, compare) import the training package
+inside the command, so ``predict`` and ``score`` start without it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from functools import wraps
+
+import click
+import orjson
+
+from .classifier import LABELS
+from .store import MODEL_ENV, ModelError, load_model
+
+
+class OneLineErrors(click.Group):
+    """A group whose errors, usage errors included, are one ``Error: ...`` line on stderr."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            hint = " (see --help)" if isinstance(exc, click.UsageError) else ""
+            click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def model_option(command):
+    """``--model DIR`` (or ``$ESCALATION_MODEL``), loaded into the ``model`` argument."""
+
+    @click.option(
+        "--model",
+        "model_path",
+        type=click.Path(),
+        envvar=MODEL_ENV,
+        help=f"Model folder to use instead of the shipped one (also ${MODEL_ENV}).",
+    )
+    @wraps(command)
+    def wrapper(*args, model_path=None, **kwargs):
+        try:
+            model = load_model(model_path)
+        except ModelError as exc:
+            raise click.ClickException(str(exc)) from None
+        return command(*args, model=model, **kwargs)
+
+    return wrapper
+
+
+def read_lines(stream, name: str = "<stdin>"):
+    """Yield the non-blank lines of a binary stream, failing on bytes that are not UTF-8."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise click.ClickException(f"{name}:{number}: not valid UTF-8") from None
+        if line:
+            yield line
+
+
+def print_json(record) -> None:
+    click.echo(orjson.dumps(record).decode())
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="escalation-signals")
+def cli():
+    """Label news sentences as diplomatic, military, civilian-preparedness or none.
+
+    \b
+    Example:
+        escalation predict "Troops massed on the border."
+    """
+
+
+@cli.command()
+@click.argument("texts", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input line.")
+@model_option
+def predict(texts, as_json, model):
+    """Label each TEXT; with none, one sentence per line from stdin.
+
+    \b
+    Examples:
+        escalation predict "Troops massed on the border." "Talks resume in Geneva."
+        cat sentences.txt | escalation predict --json
+    """
+    if not texts:
+        texts = list(read_lines(sys.stdin.buffer))
+    if not texts:
+        return
+    probabilities = model.predict_proba(texts)
+    labels = [str(c) for c in model.classes_]
+    for text, row in zip(texts, probabilities):
+        best = int(row.argmax())
+        if as_json:
+            print_json({"text": text, "label": labels[best], "scores": dict(zip(labels, row.tolist()))})
+        else:
+            click.echo(f"{labels[best]:<22} {row[best]:.2f}  {text}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the whole card as JSON.")
+@model_option
+def info(as_json, model):
+    """Show the model card: labels, training data, versions, evaluation.
+
+    \b
+    Example:
+        escalation info --json | jq .evaluation
+    """
+    card = model.card
+    if as_json:
+        click.echo(orjson.dumps(card, option=orjson.OPT_INDENT_2).decode())
+        return
+    training = card.get("training", {})
+    click.echo(f"labels:      {', '.join(card.get('labels', []))}")
+    click.echo(f"created:     {card.get('created', '?')}")
+    click.echo(f"features:    {card.get('features', '?')}")
+    click.echo(f"trained on:  {training.get('rows', '?')} sentences, sha256 {training.get('sha256', '?')}")
+    for label, count in training.get("rows_per_label", {}).items():
+        click.echo(f"  {label:<22}{count:>6}")
+    versions = ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items())
+    click.echo(f"versions:    {versions}")
+    for name, figures in card.get("evaluation", {}).items():
+        click.echo(
+            f"evaluation:  {name}: macro-F1 {figures['macro_f1']:.3f}, accuracy "
+            f"{figures['accuracy']:.3f}, ECE {figures['ece']:.3f} (n={figures['n']})"
+        )
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--label", type=click.Choice(LABELS), help="Explain this label instead of the predicted one.")
+@click.option("--top", default=10, show_default=True, help="Terms to show each way.")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@model_option
+def explain(text, label, top, as_json, model):
+    """Show the label of TEXT and the terms that pushed toward and away from it.
+
+    \b
+    Example:
+        escalation explain "Russia denies it plans to invade Ukraine."
+    """
+    from .explain import explain as explain_text
+
+    result = explain_text(model, text, label)
+    if as_json:
+        record = result._asdict()
+        record["contributions"] = [c._asdict() for c in result.contributions]
+        print_json(record)
+        return
+    click.echo(f"{result.label}  (probability {result.scores[result.label]:.2f}, score {result.score:+.3f})")
+    click.echo("scores: " + ", ".join(f"{k} {v:.2f}" for k, v in result.scores.items()))
+    toward = [c for c in result.contributions if c.weight > 0][:top]
+    away = [c for c in reversed(result.contributions) if c.weight < 0][:top]
+    click.echo("toward:")
+    for c in toward:
+        click.echo(f"  {c.weight:+.3f}  {c.term}")
+    click.echo("away:")
+    for c in away:
+        click.echo(f"  {c.weight:+.3f}  {c.term}")
+    click.echo(f"  {result.intercept:+.3f}  (intercept)")
+
+
+@cli.command()
+@click.option("--label", type=click.Choice(LABELS), help="Only this label (default: all).")
+@click.option("--top", default=15, show_default=True, help="Terms per label.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per label.")
+@model_option
+def features(label, top, as_json, model):
+    """List the strongest terms for each label.
+
+    \b
+    Example:
+        escalation features --label military --top 20
+    """
+    from .explain import top_features
+
+    for name in [label] if label else [str(c) for c in model.classes_]:
+        terms = top_features(model, name, top)
+        if as_json:
+            print_json({"label": name, "terms": [c._asdict() for c in terms]})
+        else:
+            click.echo(f"{name}:")
+            for c in terms:
+                click.echo(f"  {c.weight:+.3f}  {c.term}")
+
+
+@cli.command()
+@click.argument("data", nargs=-1, type=click.Path())
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(), help="Model folder to write.")
+@click.option("--no-base", is_flag=True, help="Train on DATA alone, without the shipped corpus.")
+@click.option("--on-conflict", type=click.Choice(["error", "last", "drop"]), default="error",
+              show_default=True, help="What to do with a text given two different labels.")
+@click.option("--C", "C", type=float, default=10.0, show_default=True, help="Inverse regularisation strength.")
+@click.option("--ngram-max", type=click.IntRange(1, 4), default=2, show_default=True, help="Longest word n-gram.")
+@click.option("--min-df", type=click.IntRange(1), default=2, show_default=True, help="Minimum document frequency of a term.")
+@click.option("--class-weight", type=click.Choice(["balanced", "none"]), default="balanced", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the cross-validation folds.")
+@click.option("--folds", type=click.IntRange(2), default=5, show_default=True, help="Grouped cross-validation folds.")
+@click.option("--eval", "eval_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Labelled file to evaluate on for the model card (repeatable).")
+def train(data, out_dir, no_base, on_conflict, C, ngram_max, min_df, class_weight, seed, folds, eval_files):
+    """Train a model on labelled DATA (CSV or JSON Lines with text,label) plus the shipped corpus.
+
+    \b
+    Example:
+        escalation train my_labels.csv -o my-model
+        escalation compare held_out.csv --model my-model
+    """
+    from escalation_training.corpus import ValidationError, load_dataset
+    from escalation_training.fit import TrainOptions, train as fit_model
+
+    progress = (lambda message: click.echo(message, err=True)) if sys.stderr.isatty() else (lambda m: None)
+    if not data and no_base:
+        raise click.UsageError("nothing to train on: give DATA or drop --no-base")
+    try:
+        progress("validating")
+        dataset = load_dataset(list(data), include_base=not no_base, on_conflict=on_conflict)
+        eval_sets = {}
+        for path in eval_files:
+            held_out = load_dataset([path], include_base=False, on_conflict="last")
+            eval_sets[click.format_filename(path)] = (held_out.texts, held_out.labels)
+    except ValidationError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s) in the data; nothing was trained") from None
+    options = TrainOptions(C=C, ngram_max=ngram_max, min_df=min_df,
+                           class_weight=None if class_weight == "none" else class_weight,
+                           seed=seed, folds=folds)
+    card = fit_model(dataset, out_dir, options, eval_sets=eval_sets, progress=progress)
+    cv = card["evaluation"]["cross_validation"]
+    click.echo(
+        f"wrote {out_dir}: {card['training']['rows']} sentences, grouped CV macro-F1 "
+        f"{cv['macro_f1']:.3f}, ECE {cv['ece']:.3f}"
+    )
+    for name, figures in card["evaluation"].items():
+        if name != "cross_validation":
+            click.echo(f"{name}: macro-F1 {figures['macro_f1']:.3f}, ECE {figures['ece']:.3f}")
+
+
+@cli.command()
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@model_option
+def evaluate(data, as_json, model):
+    """Evaluate the model on labelled DATA (CSV or JSON Lines with text,label).
+
+    \b
+    Example:
+        escalation evaluate held_out.csv --json
+    """
+    from escalation_training import evaluate as metrics
+    from escalation_training.corpus import ValidationError, load_dataset
+
+    try:
+        dataset = load_dataset([data], include_base=False, on_conflict="last")
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(exc.problems[:3])) from None
+    figures = metrics.evaluate(model, dataset.texts, dataset.labels)
+    if as_json:
+        print_json(figures)
+    else:
+        click.echo(metrics.format_report(figures, title=click.format_filename(data)))
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), help="Write sentence records here (default: stdout).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "text", "feed"]),
+              help="Input format (default: from each extension; folders are text, - is jsonl).")
+@click.option("--output-format", type=click.Choice(["jsonl", "csv", "table"]), default="jsonl", show_default=True,
+              help="table: one human-readable line per sentence.")
+@click.option("--summary", type=click.Path(dir_okay=False), help="Write one JSON line per article here.")
+@click.option("--errors", type=click.Path(dir_okay=False), help="Write rejected records here (default: stderr).")
+@click.option("--id-field", default="id", show_default=True, help="JSON Lines/CSV field with the article id.")
+@click.option("--text-field", default="text", show_default=True, help="JSON Lines/CSV field with the text.")
+@click.option("--date-field", default="date", show_default=True, help="JSON Lines/CSV field with the date.")
+@click.option("--date", help="Date for plain-text articles.")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Report a sentence as none when its top signal score is below this.")
+@click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="all cores",
+              help="Worker processes.")
+@click.option("--resume", is_flag=True, help="Complete an interrupted run into OUT.")
+@click.option("--model", "model_path", type=click.Path(), envvar=MODEL_ENV,
+              help=f"Model folder to use instead of the shipped one (also ${MODEL_ENV}).")
+def score(inputs, out, fmt, output_format, summary, errors, id_field, text_field, date_field, date,
+          min_score, jobs, resume, model_path):
+    """Split articles into sentences and label every sentence.
+
+    INPUT is a JSON Lines, CSV, .txt or RSS/Atom file, a folder of .txt files, or - for
+    JSON Lines on stdin. Exit code 0: every record scored; 3: some records rejected (listed
+    in --errors); 1: an input or the model could not be read.
+
+    \b
+    Examples:
+        escalation score articles.jsonl -o sentences.jsonl --summary articles.jsonl
+        escalation score seeds/ --output-format table
+        cat feed.jsonl | escalation score - --jobs 1 > out.jsonl
+    """
+    from .batch import EXIT_REJECTED, ResumeError, Settings, run
+    from .readers import Fields, InputError
+
+    settings = Settings(list(inputs), fmt, Fields(id_field, text_field, date_field), date,
+                        min_score, output_format, model_path)
+    show = _progress_printer() if sys.stderr.isatty() else None
+    try:
+        stats = run(settings, out, summary, errors, jobs=jobs, resume=resume, progress=show)
+    except (InputError, ModelError, ResumeError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        hint = " ; run the same command with --resume to finish" if out else ""
+        raise click.ClickException(f"interrupted{hint}") from None
+    if show:
+        click.echo(err=True)
+    click.echo(stats.line(), err=True)
+    if stats.records_rejected:
+        sys.exit(EXIT_REJECTED)
+
+
+def _progress_printer():
+    started = time.monotonic()
+
+    def show(stats):
+        rate = stats.sentences_scored / max(time.monotonic() - started, 1e-9)
+        click.echo(f"\r{stats.articles_read} articles, {stats.sentences_scored} sentences ({rate:,.0f}/s)",
+                   err=True, nl=False)
+
+    return show
