@@ -30,5 +30,13 @@ train: $(BIN)/escalation
 bench: $(BIN)/escalation
 	$(BIN)/python bench/run_all.py
 
+## Score the bundled synthetic crisis feed and build its report; prints the page's path.
+report-demo: $(BIN)/escalation
+	mkdir -p build/report-demo
+	$(BIN)/escalation score data/demo/crisis_feed.jsonl -o build/report-demo/sentences.jsonl \
+		--summary build/report-demo/articles.jsonl --jobs 1
+	$(BIN)/escalation report build/report-demo/sentences.jsonl --summary build/report-demo/articles.jsonl \
+		-o build/report-demo/report
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -28,7 +28,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 
 import orjson
 
-from .readers import Article, Fields, Rejected, read_inputs
+from .readers import Article, Fields, Rejected, check_inputs, read_inputs
 from .scoring import csv_header, score_articles
 from .store import load_model, resolve_model_path
 
@@ -37,6 +37,9 @@ EXIT_REJECTED = 3
 #: Articles per chunk: large enough to amortise inter-process overhead, small enough to
 #: keep memory and the work lost to a kill small.
 CHUNK_ARTICLES = 256
+#: Seconds between checkpoints: renaming a file costs milliseconds on some file systems,
+#: too much to do after every chunk; a resume redoes at most this much work.
+CHECKPOINT_EVERY = 1.0
 
 
 class ResumeError(Exception):
@@ -142,8 +145,8 @@ def _init_worker(model_path):
     _worker_model = load_model(model_path)
 
 
-def _score_in_worker(articles, min_score, output_format):
-    return score_articles(_worker_model, articles, min_score, output_format)
+def _score_in_worker(articles, *options):
+    return score_articles(_worker_model, articles, *options)
 
 
 def run(
@@ -180,7 +183,9 @@ def run(
     InputError, ModelError
         If an input or the model cannot be read at all.
     """
-    model = load_model(settings.model_path)  # fail fast, before any output is touched
+    # Fail fast, before any output is touched.
+    check_inputs(settings.inputs, settings.fmt)
+    model = load_model(settings.model_path)
     checkpoint = _Checkpoint(out) if out and out != "-" else None
     stats, skip, state = Stats(), 0, None
     if resume:
@@ -210,14 +215,16 @@ def run(
         records = itertools.islice(
             read_inputs(settings.inputs, settings.fmt, settings.fields, settings.date), skip, None
         )
-        done = skip
-        for chunk, batch in _score_chunks(model, settings, _chunks(records, CHUNK_ARTICLES), jobs):
+        done, saved = skip, time.monotonic()
+        chunks = _chunks(records, CHUNK_ARTICLES)
+        for chunk, batch in _score_chunks(model, settings, chunks, jobs, summary is not None):
             _write(chunk, batch, outputs, stats)
             done += len(chunk)
-            if checkpoint is not None:
+            if checkpoint is not None and time.monotonic() - saved >= CHECKPOINT_EVERY:
                 outputs.flush()
                 checkpoint.save({**state, "records": done, "stats": asdict(stats),
                                  "offsets": outputs.offsets()})
+                saved = time.monotonic()
             if progress:
                 progress(stats)
         outputs.flush()
@@ -228,20 +235,21 @@ def run(
     return stats
 
 
-def _score_chunks(model, settings: Settings, chunks: Iterable[list], jobs: int):
+def _score_chunks(model, settings: Settings, chunks: Iterable[list], jobs: int, summaries: bool):
     """Yield ``(chunk, ScoredBatch)`` in input order."""
+    options = (settings.min_score, settings.output_format, summaries)
+
     def articles_of(chunk):
         return [r for r in chunk if isinstance(r, Article)]
 
     if jobs <= 1:
         for chunk in chunks:
-            yield chunk, score_articles(model, articles_of(chunk), settings.min_score, settings.output_format)
+            yield chunk, score_articles(model, articles_of(chunk), *options)
         return
     pending: deque = deque()
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(settings.model_path,)) as pool:
         for chunk in chunks:
-            pending.append((chunk, pool.submit(_score_in_worker, articles_of(chunk),
-                                               settings.min_score, settings.output_format)))
+            pending.append((chunk, pool.submit(_score_in_worker, articles_of(chunk), *options)))
             if len(pending) >= 2 * jobs:
                 chunk_done, future = pending.popleft()
                 yield chunk_done, future.result()

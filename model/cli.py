@@ -336,3 +336,146 @@ def _progress_printer():
                    err=True, nl=False)
 
     return show
+
+
+@cli.command()
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--model", "model_paths", multiple=True, type=click.Path(),
+              help="A model folder; give it twice: the current model (A), then the candidate (B).")
+@click.option("--show", type=click.IntRange(0), default=10, show_default=True,
+              help="How many sentences the models disagree on to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare(data, model_paths, show, as_json):
+    """Compare two models on labelled DATA (CSV or JSON Lines with text,label).
+
+    Per-label precision, recall and F1, macro-F1, accuracy and calibration error of both,
+    side by side with the differences; McNemar's test on the paired right/wrong outcomes,
+    with a verdict; and the first --show sentences the two label differently.
+
+    \b
+    Example:
+        escalation compare held_out.csv --model model/default --model my-model
+    """
+    from escalation_training.compare import compare as compare_models, format_comparison
+    from escalation_training.corpus import ValidationError, load_dataset
+
+    if len(model_paths) != 2:
+        raise click.UsageError(f"give --model exactly twice, A then B (got {len(model_paths)})")
+    try:
+        model_a, model_b = (load_model(path) for path in model_paths)
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        dataset = load_dataset([data], include_base=False, on_conflict="last")
+    except ValidationError as exc:
+        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+        raise click.ClickException(f"{exc.problems[0]}{more}") from None
+    result = compare_models(model_a, model_b, dataset.texts, dataset.labels, show=show)
+    if as_json:
+        print_json({"data": click.format_filename(data), "model_a": model_paths[0],
+                    "model_b": model_paths[1], **result})
+    else:
+        click.echo(format_comparison(result, *model_paths))
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-n", "count", type=click.IntRange(1), default=50, show_default=True,
+              help="How many sentences to suggest.")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="CSV file to write (default: stdout).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "text", "feed"]),
+              help="Input format (default: from each extension; folders are text, - is jsonl).")
+@click.option("--id-field", default="id", show_default=True, help="JSON Lines/CSV field with the article id.")
+@click.option("--text-field", default="text", show_default=True, help="JSON Lines/CSV field with the text.")
+@model_option
+def suggest(inputs, count, out, fmt, id_field, text_field, model):
+    """Write the sentences the model is least sure of, to label next and train on.
+
+    INPUT is anything `score` reads (JSON Lines, CSV, .txt files or folders, RSS/Atom, -
+    for JSON Lines on stdin); a .txt file of one sentence per line gives one sentence per
+    line. The -n sentences with the smallest margin between the model's top two labels,
+    no two near-duplicates, are written as CSV: id, text, the model's guess, margin, an
+    empty label and context (the article id). Fill in label and pass the file to
+    `escalation train`. Rejected records go to stderr as JSON lines, and the exit code is
+    then 3.
+
+    \b
+    Example:
+        escalation suggest articles.jsonl -n 50 -o to_label.csv
+        escalation train to_label.csv -o my-model      # after filling in the label column
+    """
+    import io
+
+    from .readers import Fields, InputError, read_inputs
+    from .suggest import suggest as pick_uncertain, write_csv, write_csv_file
+
+    def report(record):
+        click.echo(orjson.dumps(record.to_dict()).decode(), err=True)
+
+    if out != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(out))):
+        raise click.ClickException(f"{out}: no such folder to write into")  # before reading it all
+    records = read_inputs(list(inputs), fmt, Fields(id=id_field, text=text_field))
+    try:
+        chosen = pick_uncertain(model, records, count, on_rejected=report)
+    except (InputError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if out == "-":
+        buffer = io.StringIO(newline="")
+        write_csv(chosen.candidates, buffer)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        try:
+            write_csv_file(chosen.candidates, out)
+        except OSError as exc:
+            raise click.ClickException(f"{out}: cannot write ({exc.strerror or exc})") from None
+    click.echo(
+        f"articles read {chosen.articles}, sentences scored {chosen.sentences}, records rejected "
+        f"{chosen.rejected}; {len(chosen.candidates)} sentences to label in {click.format_filename(out)}",
+        err=True,
+    )
+    if chosen.rejected:
+        sys.exit(3)
+
+
+@cli.command()
+@click.argument("scored", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write index.html and trend.png into (created if missing).")
+@click.option("--by", type=click.Choice(["day", "week"]), default="week", show_default=True,
+              help="Period of the trend; weeks are ISO weeks, Monday to Sunday.")
+@click.option("--group", type=click.Choice(["source"]), help="One panel and one table per source (needs --summary).")
+@click.option("--summary", type=click.Path(exists=True, dir_okay=False),
+              help="The --summary file of the same `escalation score` run: adds titles and sources.")
+def report(scored, out_dir, by, group, summary):
+    """Build an HTML report of escalation over time from the output of `escalation score`.
+
+    SCORED is the sentence output (JSON Lines). The report is OUT/index.html, which opens
+    from disk with the picture embedded, and OUT/trend.png. Articles without a date are
+    left out of the trend and counted as undated. Prints the path of index.html.
+
+    \b
+    Example:
+        escalation score feed.jsonl -o sentences.jsonl --summary articles.jsonl
+        escalation report sentences.jsonl --summary articles.jsonl -o report/ --group source
+    """
+    from .report import ReportError, write_report
+
+    if group and not summary:
+        raise click.UsageError(f"--group {group} needs --summary: the sources are in the summary file")
+    try:
+        page, result = write_report(scored, out_dir, by=by, summary=summary, group=group)
+    except ReportError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or out_dir}: cannot write ({exc.strerror or exc})") from None
+    click.echo(
+        f"{result.articles} articles ({result.undated} undated), {result.sentences} sentences, "
+        f"{len(result.periods)} {by}s",
+        err=True,
+    )
+    click.echo(click.format_filename(page))
+
+
+if __name__ == "__main__":
+    cli()

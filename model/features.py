@@ -12,6 +12,7 @@ sum (see :func:`linear_scores`).
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Iterable, NamedTuple, Sequence
 
@@ -36,6 +37,10 @@ class SparseRows(NamedTuple):
 class TfidfFeatures:
     """Word n-gram TF-IDF features, equal to a fitted ``TfidfVectorizer``.
 
+    The vectorizer must have lower-cased its input and used the default token pattern
+    (what :mod:`escalation_training` always fits): batches are scored as one lower-cased
+    stream with an upper-case sentinel between texts, which no lower-cased text can hold.
+
     Parameters
     ----------
     vocabulary : sequence of str
@@ -44,22 +49,22 @@ class TfidfFeatures:
         The vectorizer's ``idf_``.
     ngram_range : tuple of int, default=(1, 2)
         Smallest and largest word n-gram.
-    lowercase : bool, default=True
     sublinear_tf : bool, default=True
         Replace a term count ``c`` by ``1 + log(c)``.
     norm : {"l2", None}, default="l2"
-    token_pattern : str, default=TOKEN_PATTERN
     """
+
+    lowercase = True
+    token_pattern = TOKEN_PATTERN
+    _SENTINEL = "ZZTEXTBREAKZZ"
 
     def __init__(
         self,
         vocabulary: Sequence[str],
         idf: np.ndarray,
         ngram_range: tuple[int, int] = (1, 2),
-        lowercase: bool = True,
         sublinear_tf: bool = True,
         norm: str | None = "l2",
-        token_pattern: str = TOKEN_PATTERN,
     ):
         if len(vocabulary) != len(idf):
             raise ValueError(
@@ -67,28 +72,20 @@ class TfidfFeatures:
             )
         if norm not in ("l2", None):
             raise ValueError(f"unsupported norm {norm!r}")
+        low, high = int(ngram_range[0]), int(ngram_range[1])
+        if not 1 <= low <= high:
+            raise ValueError(f"bad ngram_range {ngram_range!r}")
         self.vocabulary = list(vocabulary)
         self.index = {term: i for i, term in enumerate(self.vocabulary)}
         self.idf = np.asarray(idf, dtype=np.float64)
-        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
-        self.lowercase = lowercase
+        self.ngram_range = (low, high)
         self.sublinear_tf = sublinear_tf
         self.norm = norm
-        self.token_pattern = token_pattern
-        self._tokenize = re.compile(token_pattern).findall
+        self._tokenize = re.compile(TOKEN_PATTERN).findall
 
     def get_feature_names_out(self) -> np.ndarray:
         """Feature names in column order, as scikit-learn's vectorizers return them."""
         return np.asarray(self.vocabulary, dtype=object)
-
-    def terms(self, text: str) -> list[str]:
-        """The word n-grams of ``text``, in order, whether or not they are in the vocabulary."""
-        tokens = self._tokenize(text.lower() if self.lowercase else text)
-        low, high = self.ngram_range
-        grams = list(tokens) if low == 1 else []
-        for n in range(max(low, 2), high + 1):
-            grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-        return grams
 
     def transform(self, texts: Iterable[str]) -> SparseRows:
         """TF-IDF rows for ``texts``.
@@ -100,33 +97,45 @@ class TfidfFeatures:
         Returns
         -------
         SparseRows
-            One row per text; terms outside the vocabulary are ignored.
+            One row per text, column indices sorted; terms outside the vocabulary are ignored.
         """
-        index_get = self.index.get
-        indptr = [0]
-        indices: list[int] = []
-        counts: list[int] = []
-        for text in texts:
-            row: dict[int, int] = {}
-            for term in self.terms(text):
-                j = index_get(term)
-                if j is not None:
-                    row[j] = row.get(j, 0) + 1
-            indices.extend(row)
-            counts.extend(row.values())
-            indptr.append(len(indices))
-        indptr_a = np.asarray(indptr, dtype=np.int64)
-        indices_a = np.asarray(indices, dtype=np.int64)
-        data = np.asarray(counts, dtype=np.float64)
+        texts = list(texts)
+        n_rows, n_features = len(texts), len(self.vocabulary)
+        # One tokenizer call and one vocabulary pass for the whole batch, in C, instead of a
+        # Python loop per text: the sentinel marks where each text ends.
+        sentinel = self._SENTINEL
+        tokens = self._tokenize(f" {sentinel} ".join(t.lower() for t in texts))
+        breaks = np.flatnonzero(np.fromiter(map(sentinel.__eq__, tokens), bool, len(tokens)))
+        ids, starts = [], []
+        low, high = self.ngram_range
+        for n in range(low, high + 1):
+            if n == 1:
+                grams = tokens
+            elif n == 2:
+                grams = [a + " " + b for a, b in zip(tokens, tokens[1:])]
+            else:
+                grams = [" ".join(g) for g in zip(*(tokens[k:] for k in range(n)))]
+            # An n-gram spanning a sentinel contains it, so it is never in the vocabulary.
+            ids.append(np.fromiter(map(self.index.get, grams, itertools.repeat(-1)), np.int64, len(grams)))
+            starts.append(np.arange(len(grams), dtype=np.int64))
+        ids_a, starts_a = np.concatenate(ids), np.concatenate(starts)
+        known = ids_a >= 0
+        rows = np.searchsorted(breaks, starts_a[known])  # text of each n-gram: breaks before it
+        # Count each (row, term) pair in one sort.
+        keys, counts = np.unique(rows * n_features + ids_a[known], return_counts=True)
+        row_of, indices = np.divmod(keys, n_features)
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row_of, minlength=n_rows), out=indptr[1:])
+        data = counts.astype(np.float64)
         if self.sublinear_tf:
             np.log(data, out=data)
             data += 1.0
-        data *= self.idf[indices_a]
+        data *= self.idf[indices]
         if self.norm == "l2" and len(data):
-            norms = np.sqrt(_row_sums(data * data, indptr_a))
+            norms = np.sqrt(_row_sums(data * data, indptr))
             norms[norms == 0.0] = 1.0
-            data /= np.repeat(norms, np.diff(indptr_a))
-        return SparseRows(indptr_a, indices_a, data)
+            data /= np.repeat(norms, np.diff(indptr))
+        return SparseRows(indptr, indices, data)
 
 
 def _row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -81,6 +82,27 @@ def detect_format(path: str) -> str:
             f"{path}: cannot tell the format from the extension; use --format "
             f"({', '.join(FORMATS)})"
         ) from None
+
+
+def check_inputs(paths: Iterable[str], fmt: str | None = None) -> None:
+    """Fail before any output is written if an input cannot be read at all.
+
+    Raises
+    ------
+    InputError
+        For a missing path, a folder given as a file, or an unknown extension.
+    """
+    for path in paths:
+        if path == "-":
+            continue
+        kind = fmt or detect_format(path)
+        p = Path(path)
+        if not p.exists():
+            raise InputError(f"{path}: cannot read (No such file or directory)")
+        if p.is_dir() and kind != "text":
+            raise InputError(f"{path}: is a folder, not a file")
+        if not os.access(p, os.R_OK):
+            raise InputError(f"{path}: cannot read (Permission denied)")
 
 
 def read_inputs(
@@ -164,7 +186,10 @@ def read_jsonl(path: str, fields: Fields = Fields()) -> Iterator[Record]:
             try:
                 record = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
-                reason = "not valid UTF-8" if "utf-8" in str(exc).lower() else f"invalid JSON ({exc})"
+                reason = (
+                    "not valid UTF-8" if "utf-8" in exc.msg.lower()
+                    else f"invalid JSON ({exc.msg} at column {exc.colno})"
+                )
                 yield Rejected(path, number, reason)
                 continue
             if not isinstance(record, dict):

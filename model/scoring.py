@@ -84,6 +84,7 @@ def score_articles(
     articles: Sequence[Article],
     min_score: float = 0.0,
     output_format: str = "jsonl",
+    summaries: bool = True,
 ) -> ScoredBatch:
     """Split, label and summarise a batch of articles.
 
@@ -95,6 +96,8 @@ def score_articles(
         See :func:`label_sentences`.
     output_format : {"jsonl", "csv", "table"}, default="jsonl"
         Encoding of the sentence records.
+    summaries : bool, default=True
+        Also summarise each article (see :func:`summarise`).
 
     Returns
     -------
@@ -114,6 +117,7 @@ def score_articles(
     if not texts:
         return batch
     labels, probabilities = label_sentences(model, texts, min_score)
+    probabilities = probabilities.tolist()  # one conversion, not one per sentence
     classes = [str(c) for c in model.classes_]
     encode = _ENCODERS[output_format](classes)
     out = []
@@ -124,7 +128,8 @@ def score_articles(
         article_probs = probabilities[row : row + n]
         for i, (sentence, label, probs) in enumerate(zip(sentences, article_labels, article_probs)):
             out.append(encode(article, i, sentence, label, probs))
-        batch.summaries.append(summarise(article, sentences, article_labels, article_probs, classes))
+        if summaries:
+            batch.summaries.append(summarise(article, sentences, article_labels, article_probs, classes))
         row += n
     batch.records = b"".join(out)
     batch.sentences = len(texts)
@@ -139,7 +144,7 @@ def summarise(article, sentences, labels, probabilities, classes) -> dict:
     for i, (sentence, label, probs) in enumerate(zip(sentences, labels, probabilities)):
         counts[label] += 1
         if label in mass:
-            p = float(probs[classes.index(label)])
+            p = probs[classes.index(label)]
             mass[label] += p
             best = strongest[label]
             if best is None or p > best["score"]:
@@ -169,7 +174,7 @@ def _jsonl_encoder(classes):
             "end": sentence.end,
             "text": sentence.text,
             "label": label,
-            "scores": dict(zip(classes, probs.tolist())),
+            "scores": dict(zip(classes, probs)),
         }
         if article.date:
             record["date"] = article.date
@@ -193,7 +198,7 @@ def _csv_row(values) -> bytes:
 
 def _csv_encoder(classes):
     def encode(article, i, sentence, label, probs):
-        scores = [repr(p) for p in probs.tolist()]
+        scores = [repr(p) for p in probs]
         return _csv_row(
             [article.id, i, sentence.start, sentence.end, sentence.text, label, *scores, article.date or ""]
         )
@@ -203,7 +208,7 @@ def _csv_encoder(classes):
 
 def _table_encoder(classes):
     def encode(article, i, sentence, label, probs):
-        score = float(probs[classes.index(label)])
+        score = probs[classes.index(label)]
         return f"{label:<22} {score:.2f}  {sentence.text}\n".encode("utf-8")
 
     return encode

@@ -8,12 +8,15 @@ titles and month names that wire copy is full of: it sometimes ends a sentence a
 that starts the next one ("... Geneva. Dr." + "Ana Ruiz spoke."), and sometimes runs two
 sentences together when the second starts with one ("They met. Gen. Milley said no.").
 
-A line break always ends a sentence, so each line is split on its own: link lines such as
-"Read: ..." and headlines never run into the paragraph that follows them.
+A line break always ends a sentence: link lines such as "Read: ..." and headlines never run
+into the paragraph that follows them. Blingfire reads line breaks as spaces, so the whole
+article goes to it in one call (one call per line cost more than the splitting itself) and
+its sentences are then cut at every line break.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Iterator, NamedTuple
 
@@ -25,12 +28,16 @@ _NEVER_FINAL = (
     "Mr|Mrs|Ms|Dr|Prof|Gen|Lt|Col|Maj|Capt|Cmdr|Adm|Sgt|Cpl|Gov|Sen|Rep|Rev|Fr|Brig|Amb|Pres|Hon"
     "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 )
-_TITLE = re.compile(rf"(?:{_NEVER_FINAL})\.")
+# A title at the very end of a span, not the tail of a longer word ("ADr.").
+_ENDS_ON_TITLE = re.compile(rf"(?<![\w.])(?:{_NEVER_FINAL})\.$")
 # Where a sentence may end before a title and a capitalised name ("... no. Gen. Lee left.").
 _BREAK_BEFORE_TITLE = re.compile(rf"[.!?][\"”’)]?(?=\s+(?:{_NEVER_FINAL})\.\s+[A-Z])")
 # Tokens whose full stop is an abbreviation's, not a sentence end: titles, months, initials
 # and dotted initialisms ("U.S.", "p.m.").
 _ABBREVIATION = re.compile(rf"(?:{_NEVER_FINAL}|St|Jr|Sr|No|[A-Za-z]|(?:[A-Za-z]\.)+[A-Za-z])\.")
+# What str.splitlines breaks on ("\r\n" gives an empty piece between its two, dropped later).
+_LINE_BREAK_CHARS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAK = re.compile(f"[{_LINE_BREAK_CHARS}]")
 
 
 class Sentence(NamedTuple):
@@ -64,43 +71,95 @@ def split_sentences(text: str) -> list[Sentence]:
 
 
 def _iter_sentences(text: str) -> Iterator[Sentence]:
-    line_start = 0
-    for line in text.splitlines(keepends=True):
-        if line.strip():
-            for start, end in _line_spans(line):
-                # Trim so that offsets always slice back to exactly the reported text.
-                piece = line[start:end]
-                left = len(piece) - len(piece.lstrip())
-                right = len(piece.rstrip())
-                if right > left:
-                    yield Sentence(
-                        line_start + start + left,
-                        line_start + start + right,
-                        piece[left:right],
-                    )
-        line_start += len(line)
+    if not text.strip():
+        return
+    breaks = [m.start() for m in _LINE_BREAK.finditer(text)]
+    # Same length as text, so blingfire's sentences keep their offsets.
+    flat = text
+    for char in {text[i] for i in breaks}:  # str.translate is many times slower
+        flat = flat.replace(char, " ")
+    spans = _blingfire_spans(flat)
+    if breaks:
+        spans = _cut_at(spans, breaks)
+    spans = _fix_titles(text, spans, breaks)
+    for start, end in spans:
+        # Trim so that offsets always slice back to exactly the reported text.
+        piece = text[start:end]
+        left = len(piece) - len(piece.lstrip())
+        right = len(piece.rstrip())
+        if right > left:
+            yield Sentence(start + left, start + right, piece[left:right])
 
 
-def _line_spans(line: str) -> list[tuple[int, int]]:
-    """Sentence spans of one line: blingfire's, with the two title fixes applied."""
-    # Blingfire's offsets are character offsets into the string it was given.
-    _, offsets = blingfire.text_to_sentences_and_offsets(line)
-    merged: list[list[int]] = []
-    for start, end in offsets:
-        if merged and _TITLE.fullmatch(_last_word(line, *merged[-1])):
-            merged[-1][1] = end
-        else:
-            merged.append([start, end])
-    spans = []
-    for start, end in merged:
-        for match in _BREAK_BEFORE_TITLE.finditer(line, start, end):
-            if not _ABBREVIATION.fullmatch(_last_word(line, start, match.start() + 1)):
-                spans.append((start, match.end()))
-                start = match.end()
-        spans.append((start, end))
+def _blingfire_spans(text: str) -> list[tuple[int, int]]:
+    """Blingfire's sentence spans in ``text``.
+
+    Its own offsets function maps UTF-8 offsets back in a Python loop over every byte; the
+    sentences it returns are verbatim pieces of the text, so finding each one after the
+    last gives the same spans at C speed.
+    """
+    spans, cursor = [], 0
+    for piece in blingfire.text_to_sentences(text).split("\n"):
+        start = text.find(piece, cursor) if piece else -1
+        if start < 0:  # not verbatim after all: take the slow, exact path
+            return [tuple(span) for span in blingfire.text_to_sentences_and_offsets(text)[1]]
+        cursor = start + len(piece)
+        spans.append((start, cursor))
     return spans
 
 
-def _last_word(line: str, start: int, end: int) -> str:
-    """The last white-space separated word of ``line[start:end]``, opening punctuation removed."""
-    return line[start:end].rsplit(None, 1)[-1].lstrip("\"“‘([")
+def _cut_at(spans: list[tuple[int, int]], breaks: list[int]) -> list[tuple[int, int]]:
+    """Cut spans at each line-break position inside them."""
+    out = []
+    for start, end in spans:
+        i = bisect.bisect_left(breaks, start)
+        while i < len(breaks) and breaks[i] < end:
+            out.append((start, breaks[i]))
+            start = breaks[i] + 1
+            i += 1
+        out.append((start, end))
+    return out
+
+
+def _fix_titles(text: str, spans, breaks: list[int]) -> list[tuple[int, int]]:
+    """Join a sentence that ends on a title to the next on its line; split before a title
+    that blingfire ran into the previous sentence."""
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and _ends_on_title(text, *merged[-1]) and not _has_break(breaks, merged[-1][1], start):
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    # One scan of the whole text; a missed break is rare.
+    cuts = [
+        match.end()
+        for match in _BREAK_BEFORE_TITLE.finditer(text)
+        if not _ABBREVIATION.fullmatch(_last_word(text, max(0, match.start() - 20), match.start() + 1))
+    ]
+    if not cuts:
+        return merged
+    fixed = []
+    for start, end in merged:
+        i = bisect.bisect_right(cuts, start)
+        while i < len(cuts) and cuts[i] < end:
+            fixed.append((start, cuts[i]))
+            start = cuts[i]
+            i += 1
+        fixed.append((start, end))
+    return fixed
+
+
+def _ends_on_title(text: str, start: int, end: int) -> bool:
+    # The look-behind sees the character before the window, so a short window is enough.
+    return text[end - 1] == "." and _ENDS_ON_TITLE.search(text, max(start, end - 6), end) is not None
+
+
+def _has_break(breaks: list[int], start: int, end: int) -> bool:
+    i = bisect.bisect_left(breaks, start)
+    return i < len(breaks) and breaks[i] < end
+
+
+def _last_word(text: str, start: int, end: int) -> str:
+    """The last white-space separated word of ``text[start:end]``, opening punctuation removed."""
+    words = text[start:end].rsplit(None, 1)
+    return words[-1].lstrip("\"“‘([") if words else ""

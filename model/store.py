@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .classifier import SignalClassifier
-from .features import TfidfFeatures
+from .features import TOKEN_PATTERN, TfidfFeatures
 
 FORMAT = "escalation-signals/1"
 CARD, FEATURES, WEIGHTS = "card.json", "features.json", "weights.npz"
@@ -84,14 +84,14 @@ def load_model(path: str | os.PathLike | None = None) -> SignalClassifier:
     try:
         with np.load(folder / WEIGHTS, allow_pickle=False) as arrays:
             weights = {key: arrays[key] for key in ("idf", "coef", "intercept", "temperature")}
+        if (spec["analyzer"], spec["lowercase"], spec["token_pattern"]) != ("word", True, TOKEN_PATTERN):
+            raise ValueError("only lower-cased word n-grams with the default token pattern are supported")
         features = TfidfFeatures(
             spec["vocabulary"],
             weights["idf"],
             ngram_range=tuple(spec["ngram_range"]),
-            lowercase=spec["lowercase"],
             sublinear_tf=spec["sublinear_tf"],
             norm=spec["norm"],
-            token_pattern=spec["token_pattern"],
         )
         return SignalClassifier(
             features,

@@ -135,10 +135,8 @@ class SignalPipeline(ClassifierMixin, BaseEstimator):
             self.vectorizer_.get_feature_names_out().tolist(),
             self.vectorizer_.idf_,
             ngram_range=self.vectorizer_.ngram_range,
-            lowercase=True,
             sublinear_tf=True,
             norm="l2",
-            token_pattern=TOKEN_PATTERN,
         )
         return SignalClassifier(
             features,
