@@ -215,7 +215,7 @@ def train(data, out_dir, no_base, on_conflict, C, ngram_max, min_df, class_weigh
     \b
     Example:
         escalation train my_labels.csv -o my-model
-        escalation compare held_out.csv --model my-model
+        escalation compare held_out.csv --model old-model --model my-model
     """
     from escalation_training.corpus import ValidationError, load_dataset
     from escalation_training.fit import TrainOptions, train as fit_model
@@ -228,7 +228,7 @@ def train(data, out_dir, no_base, on_conflict, C, ngram_max, min_df, class_weigh
         dataset = load_dataset(list(data), include_base=not no_base, on_conflict=on_conflict)
         eval_sets = {}
         for path in eval_files:
-            held_out = load_dataset([path], include_base=False, on_conflict="last")
+            held_out = load_dataset([path], include_base=False, on_conflict="last", require_every_label=False)
             eval_sets[click.format_filename(path)] = (held_out.texts, held_out.labels)
     except ValidationError as exc:
         for problem in exc.problems:
@@ -263,7 +263,7 @@ def evaluate(data, as_json, model):
     from escalation_training.corpus import ValidationError, load_dataset
 
     try:
-        dataset = load_dataset([data], include_base=False, on_conflict="last")
+        dataset = load_dataset([data], include_base=False, on_conflict="last", require_every_label=False)
     except ValidationError as exc:
         raise click.ClickException("; ".join(exc.problems[:3])) from None
     figures = metrics.evaluate(model, dataset.texts, dataset.labels)
@@ -366,7 +366,7 @@ def compare(data, model_paths, show, as_json):
     except ModelError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        dataset = load_dataset([data], include_base=False, on_conflict="last")
+        dataset = load_dataset([data], include_base=False, on_conflict="last", require_every_label=False)
     except ValidationError as exc:
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
         raise click.ClickException(f"{exc.problems[0]}{more}") from None

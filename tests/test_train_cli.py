@@ -186,3 +186,18 @@ def test_same_data_and_options_give_the_same_files(tmp_path, small_csv):
 def test_train_help_has_an_example():
     result = run("train", "--help")
     assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_train_includes_the_shipped_corpus_by_default(tmp_path):
+    from escalation_training.corpus import base_corpus_path
+
+    extra = tmp_path / "extra.csv"
+    extra.write_text('text,label\n"Our shelter adopted out twelve dogs this weekend.",none\n', encoding="utf-8")
+    out = tmp_path / "model"
+    result = CliRunner().invoke(cli, ["train", str(extra), "-o", str(out), "--folds", "2"])
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "card.json").read_text())
+    base_rows = sum(1 for _ in open(base_corpus_path(), encoding="utf-8")) - 1
+    assert [f["name"] for f in card["training"]["files"]] == ["corpus.csv", "extra.csv"]
+    assert card["training"]["files"][1]["rows"] == 1
+    assert card["training"]["rows"] <= base_rows + 1

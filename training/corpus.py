@@ -81,6 +81,7 @@ def load_dataset(
     paths: list[str | Path],
     include_base: bool = True,
     on_conflict: str = "error",
+    require_every_label: bool = True,
 ) -> Dataset:
     """Read, validate and de-duplicate labelled data.
 
@@ -94,6 +95,8 @@ def load_dataset(
     on_conflict : {"error", "last", "drop"}, default="error"
         What to do with a text labelled differently in two places: report it as a problem,
         keep the label that comes last, or drop every copy.
+    require_every_label : bool, default=True
+        Fail unless every label has rows, as training needs; evaluation data may lack some.
 
     Returns
     -------
@@ -133,7 +136,7 @@ def load_dataset(
     if not kept:
         raise ValidationError(["no labelled rows to train on"])
     missing = [label for label in LABELS if label not in {r.label for r in kept}]
-    if missing:
+    if missing and require_every_label:
         raise ValidationError([f"no rows labelled {', '.join(missing)}: every label needs examples"])
     return Dataset(
         texts=[r.text for r in kept],

@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
+from threadpoolctl import threadpool_limits
 
 import escalation
 from escalation.classifier import SignalClassifier, softmax
@@ -88,7 +89,10 @@ class SignalPipeline(ClassifierMixin, BaseEstimator):
         classifier = LogisticRegression(
             C=self.C, class_weight=self.class_weight, max_iter=5000, tol=1e-6
         )
-        classifier.fit(X, labels)
+        # One BLAS thread: L-BFGS on a sparse problem this size gains nothing from more, and
+        # loses badly when the other core is busy.
+        with threadpool_limits(limits=1):
+            classifier.fit(X, labels)
         return vectorizer, classifier
 
     def out_of_fold_decisions(self, texts, labels, groups):
