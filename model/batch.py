@@ -29,7 +29,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import orjson
 
 from .readers import Article, Fields, Rejected, check_inputs, read_inputs
-from .scoring import csv_header, score_articles
+from .scoring import ScoredBatch, csv_header, score_articles
 from .store import load_model, resolve_model_path
 
 #: Exit code of a run that scored everything it could but rejected some records.
@@ -258,7 +258,8 @@ def _score_chunks(model, settings: Settings, chunks: Iterable[list], jobs: int, 
             yield chunk_done, future.result()
 
 
-def _write(chunk, batch, outputs: _Outputs, stats: Stats) -> None:
+def tally(chunk: list, batch: ScoredBatch, stats: Stats) -> list[Rejected]:
+    """Add a scored chunk to ``stats``; return its rejected records, with their reasons."""
     articles = [r for r in chunk if isinstance(r, Article)]
     rejected = [r for r in chunk if isinstance(r, Rejected)]
     rejected += [
@@ -269,6 +270,11 @@ def _write(chunk, batch, outputs: _Outputs, stats: Stats) -> None:
     stats.articles_scored += len(articles) - len(batch.empty)
     stats.sentences_scored += batch.sentences
     stats.records_rejected += len(rejected)
+    return rejected
+
+
+def _write(chunk, batch, outputs: _Outputs, stats: Stats) -> None:
+    rejected = tally(chunk, batch, stats)
     outputs.out.write(batch.records)
     if outputs.summary is not None:
         outputs.summary.write(

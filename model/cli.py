@@ -275,7 +275,8 @@ def evaluate(data, as_json, model):
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), help="Write sentence records here (default: stdout).")
+@click.option("-o", "--output", "out", type=click.Path(),
+              help="Write sentence records here (default: stdout); with --engine dask, a folder.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "text", "feed"]),
               help="Input format (default: from each extension; folders are text, - is jsonl).")
 @click.option("--output-format", type=click.Choice(["jsonl", "csv", "table"]), default="jsonl", show_default=True,
@@ -291,10 +292,14 @@ def evaluate(data, as_json, model):
 @click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="all cores",
               help="Worker processes.")
 @click.option("--resume", is_flag=True, help="Complete an interrupted run into OUT.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: score on a Dask cluster into part files in the folder OUT (the dask extra).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: a running Dask scheduler (default: a local cluster of --jobs workers).")
 @click.option("--model", "model_path", type=click.Path(), envvar=MODEL_ENV,
               help=f"Model folder to use instead of the shipped one (also ${MODEL_ENV}).")
 def score(inputs, out, fmt, output_format, summary, errors, id_field, text_field, date_field, date,
-          min_score, jobs, resume, model_path):
+          min_score, jobs, resume, engine, scheduler, model_path):
     """Split articles into sentences and label every sentence.
 
     INPUT is a JSON Lines, CSV, .txt or RSS/Atom file, a folder of .txt files, or - for
@@ -306,15 +311,23 @@ def score(inputs, out, fmt, output_format, summary, errors, id_field, text_field
         escalation score articles.jsonl -o sentences.jsonl --summary articles.jsonl
         escalation score seeds/ --output-format table
         cat feed.jsonl | escalation score - --jobs 1 > out.jsonl
+        escalation score archive/*.jsonl -o scored/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from .batch import EXIT_REJECTED, ResumeError, Settings, run
     from .readers import Fields, InputError
 
     settings = Settings(list(inputs), fmt, Fields(id_field, text_field, date_field), date,
                         min_score, output_format, model_path)
+    if engine == "local" and scheduler:
+        raise click.UsageError("--scheduler needs --engine dask")
+    if engine == "local" and out and os.path.isdir(out):
+        raise click.UsageError(f"-o {out}: is a folder; only --engine dask writes to a folder")
     show = _progress_printer() if sys.stderr.isatty() else None
     try:
-        stats = run(settings, out, summary, errors, jobs=jobs, resume=resume, progress=show)
+        if engine == "dask":
+            stats = _score_on_dask(settings, out, summary, errors, scheduler, jobs, resume, show)
+        else:
+            stats = run(settings, out, summary, errors, jobs=jobs, resume=resume, progress=show)
     except (InputError, ModelError, ResumeError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
@@ -325,6 +338,21 @@ def score(inputs, out, fmt, output_format, summary, errors, id_field, text_field
     click.echo(stats.line(), err=True)
     if stats.records_rejected:
         sys.exit(EXIT_REJECTED)
+
+
+def _score_on_dask(settings, out, summary, errors, scheduler, jobs, resume, show):
+    """``score --engine dask``: part files in the folder ``out``; Dask is imported only here."""
+    if not out:
+        raise click.UsageError("--engine dask needs -o OUT_DIR")
+    try:
+        from .dask_engine import EngineError, score_to_folder
+    except ImportError as exc:
+        raise click.ClickException(f"--engine dask needs the dask extra: pip install 'escalation-signals[dask]' ({exc})") from None
+    try:
+        return score_to_folder(settings, out, summary, errors, scheduler=scheduler, workers=jobs,
+                               resume=resume, progress=show)
+    except EngineError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _progress_printer():

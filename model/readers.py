@@ -180,25 +180,54 @@ def read_jsonl(path: str, fields: Fields = Fields()) -> Iterator[Record]:
     """Articles from a JSON Lines file, one object per line (blank lines are skipped)."""
     stream = _open_binary(path)
     try:
-        for number, raw in enumerate(stream, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                reason = (
-                    "not valid UTF-8" if "utf-8" in exc.msg.lower()
-                    else f"invalid JSON ({exc.msg} at column {exc.colno})"
-                )
-                yield Rejected(path, number, reason)
-                continue
-            if not isinstance(record, dict):
-                yield Rejected(path, number, f"expected a JSON object, got {type(record).__name__}")
-                continue
-            yield _article(record, fields, path, number)
+        yield from _jsonl_records(stream, path, fields)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def read_jsonl_block(
+    path: str, start: int, end: int, first_line: int, fields: Fields = Fields()
+) -> Iterator[Record]:
+    """Articles from the lines of a JSON Lines file that lie in bytes ``[start, end)``.
+
+    ``start`` and ``end`` must be line starts (or the end of the file), and ``first_line``
+    the line number at ``start``, so records are numbered as :func:`read_jsonl` numbers them.
+    """
+    stream = _open_binary(path)
+    try:
+        stream.seek(start)
+        yield from _jsonl_records(_lines_until(stream, end - start), path, fields, first_line)
+    finally:
+        stream.close()
+
+
+def _lines_until(stream: BinaryIO, size: int) -> Iterator[bytes]:
+    """The lines of ``stream`` that start within its next ``size`` bytes."""
+    for raw in stream:
+        if size <= 0:
+            return
+        size -= len(raw)
+        yield raw
+
+
+def _jsonl_records(lines: Iterable[bytes], path: str, fields: Fields, first_line: int = 1) -> Iterator[Record]:
+    for number, raw in enumerate(lines, start=first_line):
+        if not raw.strip():
+            continue
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            reason = (
+                "not valid UTF-8" if "utf-8" in exc.msg.lower()
+                else f"invalid JSON ({exc.msg} at column {exc.colno})"
+            )
+            yield Rejected(path, number, reason)
+            continue
+        if not isinstance(record, dict):
+            yield Rejected(path, number, f"expected a JSON object, got {type(record).__name__}")
+            continue
+        yield _article(record, fields, path, number)
 
 
 def read_csv(path: str, fields: Fields = Fields()) -> Iterator[Record]:
@@ -251,30 +280,35 @@ def read_text(path: str, date: str | None = None) -> Iterator[Record]:
 
     The id is the path relative to the folder (or the file name for a single file).
     """
+    for file, name in text_files(path):
+        yield read_text_file(file, name, date)
+
+
+def text_files(path: str) -> list[tuple[Path, str]]:
+    """The ``.txt`` files :func:`read_text` reads from ``path``, in order, with their ids."""
     root = Path(path)
     if root.is_dir():
         files = sorted(p for p in root.rglob("*.txt") if p.is_file())
-        names = [p.relative_to(root).as_posix() for p in files]
-    elif root.exists():
-        files, names = [root], [root.name]
-    else:
-        raise InputError(f"{path}: no such file or folder")
-    for file, name in zip(files, names):
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            yield Rejected(str(file), 0, f"cannot read ({exc.strerror or exc})")
-            continue
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            yield Rejected(str(file), line, "not valid UTF-8")
-            continue
-        if not text.strip():
-            yield Rejected(str(file), 1, "empty file")
-            continue
-        yield Article(name, text, str(file), 1, date=date)
+        return [(p, p.relative_to(root).as_posix()) for p in files]
+    if root.exists():
+        return [(root, root.name)]
+    raise InputError(f"{path}: no such file or folder")
+
+
+def read_text_file(file: Path, name: str, date: str | None = None) -> Record:
+    """One ``.txt`` file as an article with id ``name``, or the reason it is rejected."""
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        return Rejected(str(file), 0, f"cannot read ({exc.strerror or exc})")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return Rejected(str(file), line, "not valid UTF-8")
+    if not text.strip():
+        return Rejected(str(file), 1, "empty file")
+    return Article(name, text, str(file), 1, date=date)
 
 
 class _TextOnly(HTMLParser):
