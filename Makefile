@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SEED := seeds/000_2b75bc2e4ec607c4.txt
 SHARED := ../shared/data
 
-.PHONY: demo test train bench report-demo clean
+.PHONY: demo test train bench report-demo datacard clean
 
 $(BIN)/escalation: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(BIN)/escalation
 train: $(BIN)/escalation
 	$(BIN)/escalation train --no-base data/corpus.csv -o model/default \
 		$(if $(wildcard $(SHARED)/real_dev.csv),--eval $(SHARED)/real_dev.csv)
+
+## Rewrite the counts in the data card from data/corpus.csv.
+datacard: $(BIN)/escalation
+	$(BIN)/python -m escalation_training.datacard data/corpus.csv data/README.md
 
 ## Speed, memory and accuracy benchmarks (see bench/README.md).
 bench: $(BIN)/escalation
