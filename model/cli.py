@@ -311,7 +311,7 @@ def score(inputs, out, fmt, output_format, summary, errors, id_field, text_field
         escalation score articles.jsonl -o sentences.jsonl --summary articles.jsonl
         escalation score seeds/ --output-format table
         cat feed.jsonl | escalation score - --jobs 1 > out.jsonl
-        escalation score archive/*.jsonl -o scored/ --engine dask --scheduler tcp://10.0.0.5:8786
+        escalation score archive/*.jsonl -o scored/ --engine dask --scheduler tcp://scheduler:8786
     """
     from .batch import EXIT_REJECTED, ResumeError, Settings, run
     from .readers import Fields, InputError
