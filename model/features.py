@@ -77,6 +77,15 @@ class TfidfFeatures:
             raise ValueError(f"bad ngram_range {ngram_range!r}")
         self.vocabulary = list(vocabulary)
         self.index = {term: i for i, term in enumerate(self.vocabulary)}
+        # The tokenizer's lookup: the vocabulary plus the sentinel, which maps to -2.
+        self._lookup = {**self.index, self._SENTINEL: -2}
+        # With min_df as the only pruning, a text containing an n-gram contains each of its
+        # words, so every word of a known n-gram is a known word too. Then only runs of known
+        # words need their n-grams built and looked up. Checked, not assumed: a vocabulary
+        # pruned otherwise falls back to looking up every n-gram.
+        self._closed = low == 1 and all(
+            word in self.index for term in self.vocabulary if " " in term for word in term.split(" ")
+        )
         self.idf = np.asarray(idf, dtype=np.float64)
         self.ngram_range = (low, high)
         self.sublinear_tf = sublinear_tf
@@ -103,21 +112,27 @@ class TfidfFeatures:
         n_rows, n_features = len(texts), len(self.vocabulary)
         # One tokenizer call and one vocabulary pass for the whole batch, in C, instead of a
         # Python loop per text: the sentinel marks where each text ends.
-        sentinel = self._SENTINEL
-        tokens = self._tokenize(f" {sentinel} ".join(t.lower() for t in texts))
-        breaks = np.flatnonzero(np.fromiter(map(sentinel.__eq__, tokens), bool, len(tokens)))
-        ids, starts = [], []
+        tokens = self._tokenize(f" {self._SENTINEL} ".join(t.lower() for t in texts))
+        lookup = self._lookup.get
+        words = np.fromiter(map(lookup, tokens, itertools.repeat(-1)), np.int64, len(tokens))
+        breaks = np.flatnonzero(words == -2)
+        # Words an n-gram may start or continue with; never the sentinel, so no n-gram spans
+        # two texts.
+        usable = words >= 0 if self._closed else words != -2
         low, high = self.ngram_range
-        for n in range(low, high + 1):
-            if n == 1:
-                grams = tokens
-            elif n == 2:
-                grams = [a + " " + b for a, b in zip(tokens, tokens[1:])]
+        ids = [words] if low == 1 else []
+        starts = [np.arange(len(tokens), dtype=np.int64)] if low == 1 else []
+        for n in range(max(low, 2), high + 1):
+            run = usable[: len(tokens) - n + 1].copy()
+            for k in range(1, n):
+                run &= usable[k : len(tokens) - n + 1 + k]
+            at = np.flatnonzero(run)
+            if n == 2:
+                grams = [tokens[i] + " " + tokens[i + 1] for i in at.tolist()]
             else:
-                grams = [" ".join(g) for g in zip(*(tokens[k:] for k in range(n)))]
-            # An n-gram spanning a sentinel contains it, so it is never in the vocabulary.
-            ids.append(np.fromiter(map(self.index.get, grams, itertools.repeat(-1)), np.int64, len(grams)))
-            starts.append(np.arange(len(grams), dtype=np.int64))
+                grams = [" ".join(tokens[i : i + n]) for i in at.tolist()]
+            ids.append(np.fromiter(map(lookup, grams, itertools.repeat(-1)), np.int64, len(grams)))
+            starts.append(at)
         ids_a, starts_a = np.concatenate(ids), np.concatenate(starts)
         known = ids_a >= 0
         rows = np.searchsorted(breaks, starts_a[known])  # text of each n-gram: breaks before it
