@@ -17,6 +17,7 @@ dask_bag = pytest.importorskip("dask.bag")
 dask_dataframe = pytest.importorskip("dask.dataframe")
 
 from click.testing import CliRunner  # noqa: E402
+from conftest import ATOM, RSS  # noqa: E402
 
 from escalation.batch import Settings  # noqa: E402
 from escalation.cli import cli  # noqa: E402
@@ -28,20 +29,6 @@ SENTENCES = [
     "A ceasefire proposal was put to both sides.", "Sirens sounded twice before dawn.",
     "Artillery units moved closer to the border.", "Talks resumed in Geneva on Tuesday.",
 ]
-
-RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
-<item><title>Envoy flies to Moscow</title><guid>g-1</guid><link>http://example.org/1</link>
-<pubDate>Mon, 14 Feb 2022 10:00:00 GMT</pubDate>
-<description>&lt;p&gt;The envoy will meet the &lt;b&gt;president&lt;/b&gt; for talks.&lt;/p&gt;</description></item>
-<item><link>http://example.org/2</link></item>
-<item><title>Sirens tested</title><link>http://example.org/3</link></item>
-</channel></rss>"""
-
-ATOM = """<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom wire</title>
-<entry><id>urn:x:1</id><title>Troops move</title><updated>2022-02-15T08:30:00Z</updated>
-<content type="html">&lt;p&gt;Columns of tanks left their garrisons.&lt;/p&gt;</content></entry>
-</feed>"""
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from conftest import ATOM, RSS
 from escalation.cli import cli
 
 LABELS = ["civilian-preparedness", "diplomatic", "military", "none"]
@@ -91,21 +92,6 @@ def test_text_files_and_folders(tmp_path):
     assert {r["date"] for r in out} == {"2020-05-01"}
     single = run(folder / "b.txt", "--jobs", 1)
     assert records(single.stdout)[0]["article_id"] == "b.txt"
-
-
-RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
-<item><title>Envoy flies to Moscow</title><guid>g-1</guid><link>http://example.org/1</link>
-<pubDate>Mon, 14 Feb 2022 10:00:00 GMT</pubDate>
-<description>&lt;p&gt;The envoy will meet the &lt;b&gt;president&lt;/b&gt; for talks.&lt;/p&gt;</description></item>
-<item><link>http://example.org/2</link></item>
-<item><title>Sirens tested</title><link>http://example.org/3</link></item>
-</channel></rss>"""
-
-ATOM = """<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom wire</title>
-<entry><id>urn:x:1</id><title>Troops move</title><updated>2022-02-15T08:30:00Z</updated>
-<content type="html">&lt;p&gt;Columns of tanks left their garrisons.&lt;/p&gt;</content></entry>
-</feed>"""
 
 
 def test_rss_feed_entries_and_broken_entry(tmp_path):
