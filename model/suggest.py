@@ -16,9 +16,7 @@ from __future__ import annotations
 import csv
 import heapq
 import os
-import re
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TextIO
@@ -26,35 +24,16 @@ from typing import Callable, Iterable, Iterator, TextIO
 import numpy as np
 
 from .classifier import SignalClassifier
+from .duplicates import normalise, shingles
 from .readers import Article, Rejected
 from .sentences import split_sentences
 
-#: Words per shingle for near-duplicate detection.
-SHINGLE_WORDS = 5
 #: Jaccard index of shingle sets at or above which two sentences are near-duplicates.
 NEAR_DUPLICATE = 0.5
 #: Sentences scored per call to the model.
 CHUNK_SENTENCES = 2048
 #: Columns of the CSV that ``escalation train`` reads back once ``label`` is filled in.
 COLUMNS = ("id", "text", "guess", "margin", "label", "context")
-
-
-def normalise(text: str) -> str:
-    """Case, compatibility forms, punctuation and spacing ignored.
-
-    The same key as ``escalation_training.corpus.normalise`` (which training uses to
-    de-duplicate), repeated here because the runtime never imports the training package.
-    """
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(re.findall(r"\w+", text))
-
-
-def shingles(key: str, size: int = SHINGLE_WORDS) -> frozenset:
-    """The word ``size``-grams of a normalised text; a shorter text is one shingle."""
-    words = key.split()
-    if len(words) <= size:
-        return frozenset([tuple(words)])
-    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
 
 
 @dataclass

@@ -7,20 +7,9 @@ import pytest
 
 from conftest import SEED, SHARED_DATA
 from escalation import LABELS, split_sentences
+from escalation.duplicates import jaccard, normalise, shingles
 
 JACCARD = 0.5
-
-
-def shingles(text: str) -> set:
-    """Word 5-grams; a text of fewer than five words is its own single shingle."""
-    words = re.findall(r"\w+", text.lower())
-    if len(words) < 5:
-        return {" ".join(words)}
-    return {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
-
-
-def jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b)
 
 
 def near_duplicates(texts_a, texts_b=None):
@@ -29,12 +18,12 @@ def near_duplicates(texts_a, texts_b=None):
     LSH is asked for candidates at 0.3 so that a pair at 0.5 is all but certain to be found.
     """
     datasketch = pytest.importorskip("datasketch")
-    sets_a = [shingles(t) for t in texts_a]
-    sets_b = sets_a if texts_b is None else [shingles(t) for t in texts_b]
+    sets_a = [shingles(normalise(t)) for t in texts_a]
+    sets_b = sets_a if texts_b is None else [shingles(normalise(t)) for t in texts_b]
 
     def minhash(s):
         m = datasketch.MinHash(num_perm=64, seed=1)
-        m.update_batch([g.encode() for g in s])
+        m.update_batch([" ".join(g).encode() for g in s])
         return m
 
     lsh = datasketch.MinHashLSH(threshold=0.3, num_perm=64)

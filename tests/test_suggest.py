@@ -18,8 +18,7 @@ from click.testing import CliRunner
 from escalation import load_model, split_sentences
 from escalation.cli import cli
 from escalation.readers import Article
-from escalation.suggest import COLUMNS, Candidate, Selector, normalise, suggest
-from escalation_training.corpus import normalise as training_normalise
+from escalation.suggest import COLUMNS, Candidate, Selector, suggest
 
 
 def run(*args, input=None):
@@ -188,11 +187,6 @@ def test_n_must_be_positive():
 def test_suggest_help_has_an_example():
     result = run("suggest", "--help")
     assert result.exit_code == 0 and "Example" in result.output
-
-
-def test_runtime_normalise_matches_training():
-    for text in ["Troops  moved!", "ＴＲＯＯＰＳ moved", "Café — déjà vu", "L'armée, 3 brigades…", ""]:
-        assert normalise(text) == training_normalise(text)
 
 
 def candidates(count, seed=0):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from escalation.classifier import LABELS
+from escalation.duplicates import normalise
 
 ON_CONFLICT = ("error", "last", "drop")
 
@@ -68,13 +69,6 @@ class Dataset:
 def base_corpus_path() -> Path:
     """The corpus the shipped model was trained on, installed with the package."""
     return Path(str(resources.files("escalation_data") / "corpus.csv"))
-
-
-def normalise(text: str) -> str:
-    """Key under which two texts count as the same sentence: case, accents of form,
-    punctuation and spacing ignored."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(re.findall(r"\w+", text))
 
 
 def load_dataset(
