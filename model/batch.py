@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import signal
 import sys
 import time
 from collections import deque
@@ -142,6 +143,10 @@ _worker_model = None
 
 def _init_worker(model_path):
     global _worker_model
+    # Ctrl-C reaches the whole process group; the main process alone handles it, so that an
+    # interrupted run always stops the same way: queued chunks cancelled, running ones
+    # finished, the checkpoint left for --resume.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_model = load_model(model_path)
 
 
@@ -248,14 +253,18 @@ def _score_chunks(model, settings: Settings, chunks: Iterable[list], jobs: int, 
         return
     pending: deque = deque()
     with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(settings.model_path,)) as pool:
-        for chunk in chunks:
-            pending.append((chunk, pool.submit(_score_in_worker, articles_of(chunk), *options)))
-            if len(pending) >= 2 * jobs:
+        try:
+            for chunk in chunks:
+                pending.append((chunk, pool.submit(_score_in_worker, articles_of(chunk), *options)))
+                if len(pending) >= 2 * jobs:
+                    chunk_done, future = pending.popleft()
+                    yield chunk_done, future.result()
+            while pending:
                 chunk_done, future = pending.popleft()
                 yield chunk_done, future.result()
-        while pending:
-            chunk_done, future = pending.popleft()
-            yield chunk_done, future.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def tally(chunk: list, batch: ScoredBatch, stats: Stats) -> list[Rejected]:

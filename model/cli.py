@@ -331,7 +331,7 @@ def score(inputs, out, fmt, output_format, summary, errors, id_field, text_field
     except (InputError, ModelError, ResumeError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
-        hint = " ; run the same command with --resume to finish" if out else ""
+        hint = "; run the same command with --resume to finish" if out else ""
         raise click.ClickException(f"interrupted{hint}") from None
     if show:
         click.echo(err=True)
