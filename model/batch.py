@@ -130,7 +130,8 @@ class _Checkpoint:
         self.path.unlink(missing_ok=True)
 
 
-def _chunks(records: Iterator, size: int) -> Iterator[list]:
+def chunked(records: Iterator, size: int) -> Iterator[list]:
+    """Lists of up to ``size`` consecutive records."""
     while True:
         chunk = list(itertools.islice(records, size))
         if not chunk:
@@ -221,7 +222,7 @@ def run(
             read_inputs(settings.inputs, settings.fmt, settings.fields, settings.date), skip, None
         )
         done, saved = skip, time.monotonic()
-        chunks = _chunks(records, CHUNK_ARTICLES)
+        chunks = chunked(records, CHUNK_ARTICLES)
         for chunk, batch in _score_chunks(model, settings, chunks, jobs, summary is not None):
             _write(chunk, batch, outputs, stats)
             done += len(chunk)

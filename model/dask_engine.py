@@ -33,11 +33,11 @@ import orjson
 from distributed import Client, KilledWorker, LocalCluster, as_completed
 
 from . import partitions
-from .batch import CHUNK_ARTICLES, ResumeError, Settings, Stats, _chunks
+from .batch import CHUNK_ARTICLES, ResumeError, Settings, Stats, chunked
 from .classifier import SignalClassifier
-from .readers import Article, Fields, InputError, Rejected, _article, check_inputs
+from .readers import Article, Fields, InputError, Rejected, article_from_record, check_inputs
 from .scoring import score_articles
-from .store import CARD, default_model_path, load_model, resolve_model_path
+from .store import CARD, default_model_path, file_sha256, load_model, resolve_model_path
 
 if TYPE_CHECKING:  # dask.dataframe (with pandas) takes a second to import: only its users do
     import dask.bag
@@ -177,7 +177,7 @@ def _score_partition(index, part, out, settings, location, summaries) -> dict:
 def _worker_model(location: str | None) -> tuple[SignalClassifier, str]:
     """The model at ``location`` (None: the shipped one), loaded once per worker process."""
     folder = Path(location) if location else default_model_path()
-    return load_model(folder), _sha256(folder / CARD)
+    return load_model(folder), file_sha256(folder / CARD)
 
 
 def _model_sha256(location: str | None) -> str:
@@ -198,11 +198,7 @@ def _model_location(model_path: str | None) -> tuple[str | None, str]:
     folder = resolve_model_path(model_path)
     load_model(folder)  # fail here, before any worker starts, if it cannot be read
     shipped = folder.resolve() == default_model_path().resolve()
-    return (None if shipped else str(folder.resolve())), _sha256(folder / CARD)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return (None if shipped else str(folder.resolve())), file_sha256(folder / CARD)
 
 
 @contextmanager
@@ -343,7 +339,7 @@ def score_dataframe(
 def _score_dicts(records, location, min_score, fields) -> list[dict]:
     model, _ = _worker_model(location)
     out = []
-    for chunk in _chunks(iter(records), CHUNK_ARTICLES):
+    for chunk in chunked(iter(records), CHUNK_ARTICLES):
         articles = [_checked_article(record, fields) for record in chunk]
         batch = score_articles(model, articles, min_score, "jsonl", summaries=False)
         out.extend(orjson.loads(line) for line in batch.records.splitlines())
@@ -356,7 +352,7 @@ def _checked_article(record: dict, fields: Fields) -> Article:
         raise ValueError(f"expected an article dict, got {type(record).__name__}")
     if record.get(fields.id) in (None, ""):
         raise ValueError(f"an article has no {fields.id!r}")
-    article = _article(record, fields, "<dask>", 0)
+    article = article_from_record(record, fields, "<dask>", 0)
     if isinstance(article, Rejected):
         raise ValueError(f"article {record[fields.id]!r}: {article.reason}")
     return article

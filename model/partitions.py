@@ -30,7 +30,7 @@ from typing import Callable, Iterator, Sequence
 
 import orjson
 
-from .batch import CHUNK_ARTICLES, Settings, Stats, _chunks, tally
+from .batch import CHUNK_ARTICLES, Settings, Stats, chunked, tally
 from .classifier import SignalClassifier
 from .readers import (
     Article,
@@ -241,7 +241,7 @@ def write_part(
     try:
         with ExitStack() as stack:
             out = {key: stack.enter_context(open(temp, "wb")) for key, temp in temps.items()}
-            for chunk in _chunks(read_partition(part, settings), CHUNK_ARTICLES):
+            for chunk in chunked(read_partition(part, settings), CHUNK_ARTICLES):
                 articles = [r for r in chunk if isinstance(r, Article)]
                 batch = score_articles(model, articles, settings.min_score, settings.output_format, summaries)
                 rejected = tally(chunk, batch, stats)

@@ -151,7 +151,7 @@ def _open_binary(path: str) -> BinaryIO:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def _article(record: dict, fields: Fields, path: str, line: int) -> Record:
+def article_from_record(record: dict, fields: Fields, path: str, line: int) -> Record:
     """An Article from a decoded record, or the reason it is rejected."""
     text = record.get(fields.text)
     if fields.text not in record or text is None:
@@ -227,7 +227,7 @@ def _jsonl_records(lines: Iterable[bytes], path: str, fields: Fields, first_line
         if not isinstance(record, dict):
             yield Rejected(path, number, f"expected a JSON object, got {type(record).__name__}")
             continue
-        yield _article(record, fields, path, number)
+        yield article_from_record(record, fields, path, number)
 
 
 def read_csv(path: str, fields: Fields = Fields()) -> Iterator[Record]:
@@ -265,7 +265,7 @@ def read_csv(path: str, fields: Fields = Fields()) -> Iterator[Record]:
             if any(_undecodable(value) for value in row):
                 yield Rejected(path, start, "not valid UTF-8")
                 continue
-            yield _article(dict(zip(header, row)), fields, path, start)
+            yield article_from_record(dict(zip(header, row)), fields, path, start)
     finally:
         text.detach()
         stream.close()

@@ -78,7 +78,7 @@ def load_model(path: str | os.PathLike | None = None) -> SignalClassifier:
         expected = card.get("files", {}).get(name)
         if expected is None:
             raise ModelError(f"{folder / CARD}: no checksum for {name}")
-        if _sha256(folder / name) != expected:
+        if file_sha256(folder / name) != expected:
             raise ModelError(f"{folder / name}: checksum does not match the model card")
     spec = _read_json(folder / FEATURES)
     try:
@@ -153,7 +153,7 @@ def save_model(model: SignalClassifier, path: str | os.PathLike, card: dict[str,
             "format": FORMAT,
             "labels": [str(c) for c in model.classes_],
             **card,
-            "files": {name: _sha256(staging / name) for name in (FEATURES, WEIGHTS)},
+            "files": {name: file_sha256(staging / name) for name in (FEATURES, WEIGHTS)},
         }
         _write_json(staging / CARD, full_card)
         load_model(staging)  # never install a model that does not load
@@ -213,7 +213,8 @@ def _write_json(path: Path, data: Any) -> None:
         _sync(fh)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes; a missing file is a :class:`ModelError`."""
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
