@@ -168,7 +168,7 @@ def explain(text, label, top, as_json, model):
     click.echo("away:")
     for c in away:
         click.echo(f"  {c.weight:+.3f}  {c.term}")
-    click.echo(f"  {result.intercept:+.3f}  (intercept)")
+    click.echo(f"intercept: {result.intercept:+.3f}")
 
 
 @cli.command()
