@@ -4,7 +4,7 @@ from escalation import split_sentences
 
 from conftest import SEED
 
-# 37 of 42 with the shipped model (see data/README.md); a drop below this is a regression.
+# 38 of 42 with the shipped model (see data/README.md); a drop below this is a regression.
 MINIMUM_RIGHT = 34
 
 
