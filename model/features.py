@@ -76,15 +76,16 @@ class TfidfFeatures:
         if not 1 <= low <= high:
             raise ValueError(f"bad ngram_range {ngram_range!r}")
         self.vocabulary = list(vocabulary)
-        self.index = {term: i for i, term in enumerate(self.vocabulary)}
-        # The tokenizer's lookup: the vocabulary plus the sentinel, which maps to -2.
-        self._lookup = {**self.index, self._SENTINEL: -2}
+        # Column of each term, plus the sentinel (-2); one dict, as it is the largest object
+        # a scoring process holds.
+        self._lookup = {term: i for i, term in enumerate(self.vocabulary)}
+        self._lookup[self._SENTINEL] = -2
         # With min_df as the only pruning, a text containing an n-gram contains each of its
         # words, so every word of a known n-gram is a known word too. Then only runs of known
         # words need their n-grams built and looked up. Checked, not assumed: a vocabulary
         # pruned otherwise falls back to looking up every n-gram.
         self._closed = low == 1 and all(
-            word in self.index for term in self.vocabulary if " " in term for word in term.split(" ")
+            word in self._lookup for term in self.vocabulary if " " in term for word in term.split(" ")
         )
         self.idf = np.asarray(idf, dtype=np.float64)
         self.ngram_range = (low, high)
