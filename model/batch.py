@@ -209,15 +209,13 @@ def run(
             stats, skip = Stats(**state["stats"]), state["records"]
     outputs = _Outputs(out, summary, errors, append=state is not None)
     try:
+        if state is None and settings.output_format == "csv":
+            outputs.out.write(csv_header(model.classes_))
         if checkpoint is not None and state is None:
-            if settings.output_format == "csv":
-                outputs.out.write(csv_header(model.classes_))
             state = {"fingerprint": _fingerprint(settings), "records": 0, "stats": asdict(stats),
                      "offsets": outputs.offsets()}
             outputs.flush()
             checkpoint.save(state)
-        elif checkpoint is None and settings.output_format == "csv":
-            outputs.out.write(csv_header(model.classes_))
         records = itertools.islice(
             read_inputs(settings.inputs, settings.fmt, settings.fields, settings.date), skip, None
         )
@@ -244,10 +242,6 @@ def run(
 def _score_chunks(model, settings: Settings, chunks: Iterable[list], jobs: int, summaries: bool):
     """Yield ``(chunk, ScoredBatch)`` in input order."""
     options = (settings.min_score, settings.output_format, summaries)
-
-    def articles_of(chunk):
-        return [r for r in chunk if isinstance(r, Article)]
-
     if jobs <= 1:
         for chunk in chunks:
             yield chunk, score_articles(model, articles_of(chunk), *options)
@@ -268,9 +262,19 @@ def _score_chunks(model, settings: Settings, chunks: Iterable[list], jobs: int, 
             raise
 
 
+def articles_of(chunk: list) -> list[Article]:
+    """The articles of a chunk of records, leaving out the rejected ones."""
+    return [r for r in chunk if isinstance(r, Article)]
+
+
+def json_line(record: dict) -> bytes:
+    """One JSON Lines record."""
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+
+
 def tally(chunk: list, batch: ScoredBatch, stats: Stats) -> list[Rejected]:
     """Add a scored chunk to ``stats``; return its rejected records, with their reasons."""
-    articles = [r for r in chunk if isinstance(r, Article)]
+    articles = articles_of(chunk)
     rejected = [r for r in chunk if isinstance(r, Rejected)]
     rejected += [
         Rejected(articles[k].file, articles[k].line, "no sentence found in the text", articles[k].unit)
@@ -287,8 +291,6 @@ def _write(chunk, batch, outputs: _Outputs, stats: Stats) -> None:
     rejected = tally(chunk, batch, stats)
     outputs.out.write(batch.records)
     if outputs.summary is not None:
-        outputs.summary.write(
-            b"".join(orjson.dumps(s, option=orjson.OPT_APPEND_NEWLINE) for s in batch.summaries)
-        )
+        outputs.summary.write(b"".join(map(json_line, batch.summaries)))
     for item in rejected:
-        outputs.errors.write(orjson.dumps(item.to_dict(), option=orjson.OPT_APPEND_NEWLINE))
+        outputs.errors.write(json_line(item.to_dict()))

@@ -30,10 +30,9 @@ from typing import Callable, Iterator, Sequence
 
 import orjson
 
-from .batch import CHUNK_ARTICLES, Settings, Stats, chunked, tally
+from .batch import CHUNK_ARTICLES, Settings, Stats, articles_of, chunked, json_line, tally
 from .classifier import SignalClassifier
 from .readers import (
-    Article,
     Record,
     detect_format,
     read_csv,
@@ -242,13 +241,12 @@ def write_part(
         with ExitStack() as stack:
             out = {key: stack.enter_context(open(temp, "wb")) for key, temp in temps.items()}
             for chunk in chunked(read_partition(part, settings), CHUNK_ARTICLES):
-                articles = [r for r in chunk if isinstance(r, Article)]
-                batch = score_articles(model, articles, settings.min_score, settings.output_format, summaries)
+                batch = score_articles(model, articles_of(chunk), settings.min_score, settings.output_format, summaries)
                 rejected = tally(chunk, batch, stats)
                 out["part"].write(batch.records)
-                out["rejected"].write(b"".join(_line(r.to_dict()) for r in rejected))
+                out["rejected"].write(b"".join(json_line(r.to_dict()) for r in rejected))
                 if summaries:
-                    out["summary"].write(b"".join(map(_line, batch.summaries)))
+                    out["summary"].write(b"".join(map(json_line, batch.summaries)))
         if not stats.records_rejected:
             temps.pop("rejected").unlink()
             del names["rejected"]
@@ -264,10 +262,6 @@ def write_part(
     finally:
         for temp in temps.values():
             temp.unlink(missing_ok=True)
-
-
-def _line(record: dict) -> bytes:
-    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def clear(out_dir: Path) -> None:
