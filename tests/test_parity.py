@@ -32,3 +32,32 @@ def test_temperature_is_fitted_not_default(fitted):
     pipeline, _ = fitted
     assert pipeline.temperature_ != 1.0
     assert 0.05 < pipeline.temperature_ < 20
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"ngram_range": (1, 3)},
+        {"ngram_range": (2, 3)},
+        # Pruned by frequency rank, so that many word pairs are kept whose words are not.
+        {"ngram_range": (1, 2), "max_features": 3000},
+    ],
+    ids=["1-3", "2-3", "max_features"],
+)
+def test_features_equal_tfidf_vectorizer_for_other_vocabularies(corpus_rows, settings):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from escalation.features import TfidfFeatures
+
+    texts = [r["text"] for r in corpus_rows[:4000]]
+    vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=2, **settings).fit(texts)
+    features = TfidfFeatures(
+        vectorizer.get_feature_names_out(), vectorizer.idf_, settings["ngram_range"]
+    )
+    probe = texts[::7] + [r["text"] for r in corpus_rows[4000:6000]] + ["", "a b", "the the the"]
+    rows = features.transform(probe)
+    expected = vectorizer.transform(probe).tocsr()
+    expected.sort_indices()
+    np.testing.assert_array_equal(rows.indptr, expected.indptr)
+    np.testing.assert_array_equal(rows.indices, expected.indices)
+    np.testing.assert_allclose(rows.data, expected.data, rtol=0, atol=1e-12)
