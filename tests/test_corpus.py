@@ -10,6 +10,13 @@ from escalation import LABELS, split_sentences
 from escalation.duplicates import jaccard, normalise, shingles
 
 JACCARD = 0.5
+#: Content-word overlap at which a row counts as a paraphrase of an evaluation sentence.
+PARAPHRASE = 0.4
+_STOP = set(
+    "the a an and or of to in on at for by with from as is are was were be been has have had "
+    "that this it its their his her they he she we you will would could should said says say "
+    "not no but after before over into than more about amid".split()
+)
 
 
 def near_duplicates(texts_a, texts_b=None):
@@ -35,6 +42,36 @@ def near_duplicates(texts_a, texts_b=None):
             if (texts_b is not None or i < j) and jaccard(sets_a[i], s) >= JACCARD:
                 pairs.append((i, j))
     return pairs
+
+
+def content_words(text):
+    return {w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in _STOP}
+
+
+def paraphrases(corpus_texts, other_texts):
+    """Pairs (i, j) whose content-word sets overlap at Jaccard >= PARAPHRASE.
+
+    Word 5-grams miss a sentence retold with a few words changed ("Ruritania's navy shelled
+    ..." as "The Ruritanian navy shelled ..."); shared content words catch it.
+    """
+    others = [content_words(t) for t in other_texts]
+    index = {}
+    for j, words in enumerate(others):
+        for word in words:
+            index.setdefault(word, []).append(j)
+    pairs = []
+    for i, text in enumerate(corpus_texts):
+        words = content_words(text)
+        shared = Counter(j for word in words for j in index.get(word, ()))
+        pairs += [(i, j) for j, n in shared.items() if n / len(words | others[j]) >= PARAPHRASE]
+    return pairs
+
+
+def test_paraphrase_guard_catches_a_retold_sentence():
+    original = "ZENDA (Reuters) - Ruritania's navy shelled the island port of Strelsau on Monday."
+    retold = "ZENDA (Reuters) - The Ruritanian navy shelled Strelsau's island port Monday."
+    assert near_duplicates([retold], [original]) == []  # what 5-grams miss
+    assert paraphrases([retold, "Troops massed on the border."], [original]) == [(0, 0)]
 
 
 def test_schema(corpus_rows):
@@ -79,7 +116,8 @@ def test_no_overlap_with_the_seed_article(corpus_rows):
 
 
 def test_no_overlap_with_the_real_evaluation_data(corpus_rows, real_dev_rows):
-    pairs = near_duplicates([row["text"] for row in corpus_rows], [r["text"] for r in real_dev_rows])
+    texts, dev = [row["text"] for row in corpus_rows], [r["text"] for r in real_dev_rows]
+    pairs = near_duplicates(texts, dev) + paraphrases(texts, dev)
     assert pairs == [], [corpus_rows[i]["id"] for i, _ in pairs]
 
 
@@ -91,7 +129,8 @@ def test_no_overlap_with_the_held_out_texts(corpus_rows):
         pytest.skip("../shared/data/heldout_texts.csv is not here")
     with open(path, encoding="utf-8", newline="") as fh:
         held_out = [r["text"] for r in csv.DictReader(fh)]
-    pairs = near_duplicates([row["text"] for row in corpus_rows], held_out)
+    texts = [row["text"] for row in corpus_rows]
+    pairs = near_duplicates(texts, held_out) + paraphrases(texts, held_out)
     assert pairs == [], [corpus_rows[i]["id"] for i, _ in pairs]
 
 
