@@ -99,10 +99,17 @@ class TfidfFeatures:
         vocabulary = self.vocabulary
         n_terms = len(vocabulary)
         length = np.fromiter(map(str.count, vocabulary, itertools.repeat(" ")), np.int64, n_terms) + 1
-        words = " ".join(vocabulary).split(" ") if vocabulary else []
-        self._word_id = {word: i for i, word in enumerate(dict.fromkeys(words))}
+        # Words are numbered as they are met, one term at a time: a list of every word of
+        # every term would hold ~10 MB of strings at once, and the high-water mark stays in
+        # each scoring process's resident memory.
+        self._word_id = {}
+        number = self._word_id.setdefault
+        word = np.fromiter(
+            (number(w, len(self._word_id)) for term in vocabulary for w in term.split(" ")),
+            np.int64,
+            int(length.sum()),
+        )
         n_words = len(self._word_id)
-        word = np.fromiter(map(self._word_id.__getitem__, words), np.int64, len(words))
         first = np.cumsum(length) - length  # position of each term's first word in `word`
         node = word[first]  # deepest node reached so far on each term's path
         keys, children, n_nodes = [], [], n_words
