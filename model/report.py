@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 
 from .classifier import LABELS, SIGNAL_LABELS
-from .scoring import escalation_index
+from .scoring import ArticleSignals
 
 PERIODS = ("day", "week")
 GROUPS = ("source",)
@@ -247,28 +247,25 @@ def read_scored(path: str) -> Iterator[ScoredArticle]:
     ReportError
         On a line that is not JSON or not a sentence record, naming ``path:line``.
     """
-    article, mass, last = None, {}, -1
+    article, signals, last = None, None, -1
     for number, record in _json_lines(path):
         article_id, sentence, label, probability = _sentence_fields(path, number, record)
         if article is None or article_id != article.article_id or sentence <= last:
             if article is not None:
-                article.escalation_index = escalation_index(mass)
-                yield article
+                yield _summed(article, signals)
             article = ScoredArticle(article_id, date=record.get("date"))
-            mass = dict.fromkeys(SIGNAL_LABELS, 0.0)
-        article.sentences += 1
-        article.counts[label] += 1
-        if label in mass:
-            mass[label] += probability
-            best = article.strongest[label]
-            if best is None or probability > best["score"]:
-                text = record.get("text")
-                article.strongest[label] = {"sentence": sentence, "score": probability,
-                                            "text": text if isinstance(text, str) else ""}
+            signals = ArticleSignals(LABELS)
+        text = record.get("text")
+        signals.add(sentence, label, probability, text if isinstance(text, str) else "")
         last = sentence
     if article is not None:
-        article.escalation_index = escalation_index(mass)
-        yield article
+        yield _summed(article, signals)
+
+
+def _summed(article: ScoredArticle, signals: ArticleSignals) -> ScoredArticle:
+    article.sentences, article.counts = signals.sentences, signals.counts
+    article.strongest, article.escalation_index = signals.strongest, signals.escalation_index
+    return article
 
 
 def _sentence_fields(path: str, number: int, record: dict) -> tuple[str, int, str, float]:

@@ -136,19 +136,46 @@ def score_articles(
     return batch
 
 
+class ArticleSignals:
+    """Counts per label, and per signal label its probability mass and strongest sentence.
+
+    Fed one sentence at a time, so that ``score --summary`` and ``report`` (which rebuilds
+    articles from sentence records) summarise an article in exactly the same way.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Every label a sentence may have, in the order ``counts`` lists them.
+    """
+
+    def __init__(self, labels: Sequence[str]):
+        self.sentences = 0
+        self.counts = dict.fromkeys(labels, 0)
+        self.mass = dict.fromkeys(SIGNAL_LABELS, 0.0)
+        #: Per signal label, ``{"sentence", "score", "text"}`` of its most probable sentence.
+        self.strongest: dict[str, dict | None] = dict.fromkeys(SIGNAL_LABELS)
+
+    def add(self, sentence: int, label: str, score: float, text: str) -> None:
+        """Count sentence number ``sentence``, labelled ``label`` with probability ``score``."""
+        self.sentences += 1
+        self.counts[label] += 1
+        if label in self.mass:
+            self.mass[label] += score
+            best = self.strongest[label]
+            if best is None or score > best["score"]:
+                self.strongest[label] = {"sentence": sentence, "score": score, "text": text}
+
+    @property
+    def escalation_index(self) -> float:
+        """See :func:`escalation_index`."""
+        return escalation_index(self.mass)
+
+
 def summarise(article, sentences, labels, probabilities, classes) -> dict:
     """One article's summary: counts per label, strongest sentence per signal label, index."""
-    counts = {label: 0 for label in classes}
-    mass = {label: 0.0 for label in SIGNAL_LABELS}
-    strongest: dict[str, dict | None] = {label: None for label in SIGNAL_LABELS}
+    signals = ArticleSignals(classes)
     for i, (sentence, label, probs) in enumerate(zip(sentences, labels, probabilities)):
-        counts[label] += 1
-        if label in mass:
-            p = probs[classes.index(label)]
-            mass[label] += p
-            best = strongest[label]
-            if best is None or p > best["score"]:
-                strongest[label] = {"sentence": i, "score": p, "text": sentence.text}
+        signals.add(i, label, probs[classes.index(label)], sentence.text)
     summary = {"article_id": article.id}
     if article.date:
         summary["date"] = article.date
@@ -157,10 +184,10 @@ def summarise(article, sentences, labels, probabilities, classes) -> dict:
         if value:
             summary[key] = value
     summary.update(
-        sentences=len(sentences),
-        counts=counts,
-        strongest=strongest,
-        escalation_index=escalation_index(mass),
+        sentences=signals.sentences,
+        counts=signals.counts,
+        strongest=signals.strongest,
+        escalation_index=signals.escalation_index,
     )
     return summary
 
