@@ -112,7 +112,7 @@ class TfidfFeatures:
         n_words = len(self._word_id)
         first = np.cumsum(length) - length  # position of each term's first word in `word`
         node = word[first]  # deepest node reached so far on each term's path
-        keys, children, n_nodes = [], [], n_words
+        keys, children, n_nodes = [np.empty(0, np.int64)], [np.empty(0, np.int64)], n_words
         for depth in range(2, int(length.max(initial=1)) + 1):
             longer = np.flatnonzero(length >= depth)
             edge, new_node = np.unique(
@@ -125,10 +125,10 @@ class TfidfFeatures:
         self._column = np.full(n_nodes, -1, dtype=np.int64)
         self._column[node] = np.arange(n_terms)
         self._n_words = n_words
-        keys = np.concatenate(keys) if keys else np.empty(0, np.int64)
+        keys = np.concatenate(keys)
         order = np.argsort(keys)
         self._edge_keys = keys[order]
-        self._edge_child = np.concatenate(children)[order] if children else keys
+        self._edge_child = np.concatenate(children)[order]
         # The sentinel's id (-2) stops every n-gram at a text boundary, like an unknown word.
         self._word_id[self._SENTINEL] = -2
 

@@ -199,11 +199,12 @@ def _jsonl_encoder(classes):
     scores = ",".join(f"{orjson.dumps(c).decode()}:%r" for c in classes)
     template = ('{"article_id":%b,"sentence":%d,"start":%d,"end":%d,"text":%b,"label":%b,'
                 f'"scores":{{{scores}}}%b}}\n').encode()
+    label_json = {c: orjson.dumps(c) for c in classes}
 
     def encode(article, i, sentence, label, probs):
         date = b',"date":' + orjson.dumps(article.date) if article.date else b""
         return template % (orjson.dumps(article.id), i, sentence.start, sentence.end,
-                           orjson.dumps(sentence.text), orjson.dumps(label), *probs, date)
+                           orjson.dumps(sentence.text), label_json[label], *probs, date)
 
     return encode
 
