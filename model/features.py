@@ -91,7 +91,7 @@ class TfidfFeatures:
 
         Building an n-gram string per position and hashing it cost more than tokenizing;
         with the trie, words are looked up once and every longer n-gram is found by a
-        vectorised binary search for ``(node of its first n-1 words, id of its last word)``.
+        vectorised hash lookup of ``(node of its first n-1 words, id of its last word)``.
         Node ids ``0 .. n_words-1`` are the words themselves; each longer prefix of a term
         gets the next free id. ``_column[node]`` is the node's feature column, or -1 for a
         prefix that is not itself a feature.
@@ -125,10 +125,7 @@ class TfidfFeatures:
         self._column = np.full(n_nodes, -1, dtype=np.int64)
         self._column[node] = np.arange(n_terms)
         self._n_words = n_words
-        keys = np.concatenate(keys)
-        order = np.argsort(keys)
-        self._edge_keys = keys[order]
-        self._edge_child = np.concatenate(children)[order]
+        self._edges = _HashTable(np.concatenate(keys), np.concatenate(children))
         # The sentinel's id (-2) stops every n-gram at a text boundary, like an unknown word.
         self._word_id[self._SENTINEL] = -2
 
@@ -170,8 +167,13 @@ class TfidfFeatures:
                 found_cols.append(col[known])
                 found_starts.append(at[known])
         cols, starts = np.concatenate(found_cols), np.concatenate(found_starts)
-        # Count each (text, term) pair in one sort.
-        keys, counts = np.unique(text_of[starts] * n_features + cols, return_counts=True)
+        # Count each (text, term) pair in one sort, of 32-bit keys where they fit: twice as
+        # fast as 64-bit.
+        key_type = np.int32 if n_rows * n_features < 2**31 else np.int64
+        keys, counts = np.unique(
+            text_of[starts].astype(key_type) * key_type(n_features) + cols.astype(key_type),
+            return_counts=True,
+        )
         row_of, indices = np.divmod(keys, n_features)
         indptr = np.zeros(n_rows + 1, dtype=np.int64)
         np.cumsum(np.bincount(row_of, minlength=n_rows), out=indptr[1:])
@@ -190,12 +192,57 @@ class TfidfFeatures:
         """Trie node reached from each parent by the word after it; -1 where there is none."""
         child = np.full(len(parents), -1, dtype=np.int64)
         at = np.flatnonzero((parents >= 0) & (words >= 0))
-        if len(at) and len(self._edge_keys):
-            keys = parents[at] * self._n_words + words[at]
-            pos = np.minimum(np.searchsorted(self._edge_keys, keys), len(self._edge_keys) - 1)
-            hit = self._edge_keys[pos] == keys
-            child[at[hit]] = self._edge_child[pos[hit]]
+        child[at] = self._edges.get(parents[at] * self._n_words + words[at])
         return child
+
+
+class _HashTable:
+    """A read-only map of non-negative int64 keys to int64 values, looked up many at a time.
+
+    Open addressing with linear probing in a table at most half full, so that most keys sit
+    in their home slot: a lookup costs one or two gathers where a binary search over the
+    sorted keys cost seventeen (the trie's edge lookups took a quarter of the transform).
+    """
+
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: 2**64 / golden ratio
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray):
+        self._bits = max(1, (2 * len(keys)).bit_length())
+        size = 1 << self._bits
+        self._keys = np.full(size, -1, dtype=np.int64)
+        self._values = np.full(size, -1, dtype=np.int64)
+        slots = self._home(keys)
+        waiting = np.arange(len(keys))
+        # Insert in rounds: each waiting key takes its slot if free (the first of several
+        # keys that want the same free slot wins), the rest move one slot on. Slots are
+        # never freed, so a lookup that meets an empty slot has passed every place its key
+        # could be.
+        while len(waiting):
+            free = waiting[self._keys[slots[waiting]] < 0]
+            taken, first = np.unique(slots[free], return_index=True)
+            winners = free[first]
+            self._keys[taken] = keys[winners]
+            self._values[taken] = values[winners]
+            waiting = np.setdiff1d(waiting, winners, assume_unique=True)
+            slots[waiting] = (slots[waiting] + 1) & (size - 1)
+
+    def _home(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys.astype(np.uint64) * self._MULTIPLIER) >> np.uint64(64 - self._bits)).astype(np.int64)
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The value of each key, or -1 for a key not in the table."""
+        values = np.full(len(keys), -1, dtype=np.int64)
+        at = np.arange(len(keys))
+        slots = self._home(keys)
+        mask = len(self._keys) - 1
+        while len(at):
+            found = self._keys[slots]
+            hit = found == keys
+            values[at[hit]] = self._values[slots[hit]]
+            # Probe on where the slot holds another key; an empty slot ends the search.
+            on = ~hit & (found >= 0)
+            at, keys, slots = at[on], keys[on], (slots[on] + 1) & mask
+        return values
 
 
 def _row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
