@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import multiprocessing
 import os
 import signal
 import sys
@@ -148,11 +149,30 @@ def _init_worker(model_path):
     # interrupted run always stops the same way: queued chunks cancelled, running ones
     # finished, the checkpoint left for --resume.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_model = load_model(model_path)
+    if _worker_model is None:  # started fresh rather than forked from the main process
+        _worker_model = load_model(model_path)
 
 
 def _score_in_worker(articles, *options):
     return score_articles(_worker_model, articles, *options)
+
+
+def _worker_pool(model, settings: Settings, jobs: int) -> ProcessPoolExecutor:
+    """Worker processes that share the main process's model where they can.
+
+    Forked workers inherit the loaded model, pages shared until written, instead of each
+    loading its own copy: that saves a tenth of a second of start-up and a model's worth of
+    memory per worker. Where fork is not available, each worker loads the model.
+    """
+    global _worker_model
+    if "fork" in multiprocessing.get_all_start_methods():
+        _worker_model = model
+        context = multiprocessing.get_context("fork")
+    else:
+        context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_init_worker, initargs=(settings.model_path,)
+    )
 
 
 def run(
@@ -247,7 +267,7 @@ def _score_chunks(model, settings: Settings, chunks: Iterable[list], jobs: int, 
             yield chunk, score_articles(model, articles_of(chunk), *options)
         return
     pending: deque = deque()
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(settings.model_path,)) as pool:
+    with _worker_pool(model, settings, jobs) as pool:
         try:
             for chunk in chunks:
                 pending.append((chunk, pool.submit(_score_in_worker, articles_of(chunk), *options)))
