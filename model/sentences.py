@@ -17,7 +17,9 @@ its sentences are then cut at every line break.
 from __future__ import annotations
 
 import bisect
+import ctypes
 import re
+import threading
 from typing import NamedTuple
 
 import blingfire
@@ -120,13 +122,34 @@ def _blingfire_spans(text: str) -> list[tuple[int, int]]:
     last gives the same spans at C speed.
     """
     spans, cursor = [], 0
-    for piece in blingfire.text_to_sentences(text).split("\n"):
+    for piece in _text_to_sentences(text).split("\n"):
         start = text.find(piece, cursor) if piece else -1
         if start < 0:  # not verbatim after all: take the slow, exact path
             return [tuple(span) for span in blingfire.text_to_sentences_and_offsets(text)[1]]
         cursor = start + len(piece)
         spans.append((start, cursor))
     return spans
+
+
+_buffers = threading.local()
+
+
+def _text_to_sentences(text: str) -> str:
+    """``blingfire.text_to_sentences(text)``, calling its C function with a reused buffer.
+
+    The library's wrapper makes a new zeroed output buffer, twice the size of the input, on
+    every call and reads it back up to the first NUL: a sixth of the time spent splitting.
+    One buffer per thread, because ctypes releases the GIL during the call.
+    """
+    data = text.encode("utf-8")
+    size = 2 * len(data) + 1
+    buffer = getattr(_buffers, "output", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _buffers.output = ctypes.create_string_buffer(max(size, 1 << 16))
+    length = blingfire.blingfire.TextToSentences(data, len(data), buffer, len(buffer))
+    if not 0 < length <= len(buffer):  # blingfire's own wrapper returns "" on failure too
+        return ""
+    return ctypes.string_at(buffer, length - 1).decode("utf-8")  # length counts the NUL
 
 
 def _cut_at(spans: list[tuple[int, int]], breaks: list[int]) -> list[tuple[int, int]]:

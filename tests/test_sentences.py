@@ -54,3 +54,18 @@ def test_closing_quote_stays_with_its_sentence():
 def test_empty_and_blank_text_have_no_sentences():
     assert split_sentences("") == []
     assert split_sentences(" \n\t\n") == []
+
+
+def test_buffered_blingfire_call_gives_blingfires_own_result():
+    import blingfire
+
+    from escalation.sentences import _text_to_sentences
+
+    texts = [
+        "Troops moved. Talks resumed.",
+        "Ça va. “Quoted.” Done",  # multi-byte characters: offsets in bytes, not characters
+        "x",
+        "Envoys met in Geneva. Talks resumed on Monday. " * 3000,  # outgrows the first buffer
+        "Short again. Two sentences.",
+    ]
+    assert [_text_to_sentences(t) for t in texts] == [blingfire.text_to_sentences(t) for t in texts]
