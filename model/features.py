@@ -268,4 +268,6 @@ def linear_scores(rows: SparseRows, weights: np.ndarray, intercept: np.ndarray) 
     -------
     ndarray of shape (n_rows, n_classes)
     """
-    return _row_sums(weights[rows.indices] * rows.data[:, None], rows.indptr) + intercept
+    terms = weights[rows.indices]
+    terms *= rows.data[:, None]  # in place: a second array of this size costs a quarter more
+    return _row_sums(terms, rows.indptr) + intercept
