@@ -15,6 +15,7 @@ when the run completes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import multiprocessing
@@ -157,7 +158,8 @@ def _score_in_worker(articles, *options):
     return score_articles(_worker_model, articles, *options)
 
 
-def _worker_pool(model, settings: Settings, jobs: int) -> ProcessPoolExecutor:
+@contextlib.contextmanager
+def _worker_pool(model, settings: Settings, jobs: int) -> Iterator[ProcessPoolExecutor]:
     """Worker processes that share the main process's model where they can.
 
     Forked workers inherit the loaded model, pages shared until written, instead of each
@@ -170,9 +172,13 @@ def _worker_pool(model, settings: Settings, jobs: int) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("fork")
     else:
         context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_init_worker, initargs=(settings.model_path,)
-    )
+    try:
+        with ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=_init_worker, initargs=(settings.model_path,)
+        ) as pool:
+            yield pool
+    finally:
+        _worker_model = None  # the main process holds no model once its workers are gone
 
 
 def run(

@@ -235,6 +235,23 @@ def test_output_order_is_input_order_with_parallel_jobs(tmp_path):
     assert [r["article_id"] for r in records(one.read_text())][::2] == [r["id"] for r in rows]
 
 
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_parallel_workers_forked_or_spawned_give_the_same_output(tmp_path, monkeypatch, start):
+    # Forked workers use the main process's model; where fork is missing they load their own.
+    import multiprocessing
+
+    from escalation import batch
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: [start])
+    rows = [{"id": f"n{i}", "text": f"Envoys met on day {i}. Shelters opened in zone {i}."} for i in range(600)]
+    feed = write_jsonl(tmp_path / "many.jsonl", rows)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert run(feed, "-o", one, "--jobs", 1).exit_code == 0
+    assert run(feed, "-o", two, "--jobs", 2).exit_code == 0
+    assert one.read_bytes() == two.read_bytes()
+    assert batch._worker_model is None  # the main process lets go of the model afterwards
+
+
 def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path):
     feed = write_jsonl(tmp_path / "a.jsonl", [{"id": "a", "text": "Talks resumed."}])
     result = run(feed, "--jobs", 1)
