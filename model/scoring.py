@@ -77,6 +77,9 @@ def label_sentences(
     return [classes[k] for k in best], probabilities
 
 
+_TEXT = operator.attrgetter("text")
+
+
 def score_articles(
     model: SignalClassifier,
     articles: Sequence[Article],
@@ -131,9 +134,6 @@ def score_articles(
     batch.records = b"".join(out)
     batch.sentences = len(texts)
     return batch
-
-
-_TEXT = operator.attrgetter("text")
 
 
 class ArticleSignals:

@@ -49,6 +49,10 @@ class Sentence(NamedTuple):
     text: str
 
 
+# Makes a Sentence without the Python-level __new__ of a NamedTuple: half the cost.
+_new_tuple = tuple.__new__
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """Split ``text`` into sentences with offsets into ``text``.
 
@@ -95,12 +99,8 @@ def _sentences(text: str, spans) -> list[Sentence]:
             start += left
             if end <= start:
                 continue
-        # tuple.__new__ skips the Python-level __new__ of a NamedTuple: half the cost.
         sentences.append(_new_tuple(Sentence, (start, end, text[start:end])))
     return sentences
-
-
-_new_tuple = tuple.__new__
 
 
 def _line_breaks(text: str) -> list[int]:
@@ -132,6 +132,10 @@ def _blingfire_spans(text: str) -> list[tuple[int, int]]:
 
 
 _buffers = threading.local()
+#: Bytes of the reused output buffer: articles of up to half this much UTF-8 (nearly all)
+#: use it; a longer one gets a buffer of its own, so that one huge article does not leave a
+#: huge buffer behind for the rest of the run.
+_BUFFER_BYTES = 1 << 18
 
 
 def _text_to_sentences(text: str) -> str:
@@ -143,9 +147,12 @@ def _text_to_sentences(text: str) -> str:
     """
     data = text.encode("utf-8")
     size = 2 * len(data) + 1
-    buffer = getattr(_buffers, "output", None)
-    if buffer is None or len(buffer) < size:
-        buffer = _buffers.output = ctypes.create_string_buffer(max(size, 1 << 16))
+    if size <= _BUFFER_BYTES:
+        buffer = getattr(_buffers, "output", None)
+        if buffer is None:
+            buffer = _buffers.output = ctypes.create_string_buffer(_BUFFER_BYTES)
+    else:
+        buffer = ctypes.create_string_buffer(size)
     length = blingfire.blingfire.TextToSentences(data, len(data), buffer, len(buffer))
     if not 0 < length <= len(buffer):  # blingfire's own wrapper returns "" on failure too
         return ""

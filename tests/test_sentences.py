@@ -65,7 +65,7 @@ def test_buffered_blingfire_call_gives_blingfires_own_result():
         "Troops moved. Talks resumed.",
         "Ça va. “Quoted.” Done",  # multi-byte characters: offsets in bytes, not characters
         "x",
-        "Envoys met in Geneva. Talks resumed on Monday. " * 3000,  # outgrows the first buffer
+        "Envoys met in Geneva. Talks resumed on Monday. " * 3000,  # longer than the reused buffer
         "Short again. Two sentences.",
     ]
     assert [_text_to_sentences(t) for t in texts] == [blingfire.text_to_sentences(t) for t in texts]
