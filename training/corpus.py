@@ -12,8 +12,6 @@ import difflib
 import hashlib
 import io
 import json
-import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
