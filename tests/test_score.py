@@ -225,14 +225,20 @@ def test_min_score_reports_weak_signals_as_none(tmp_path):
     assert sum(a["label"] != b["label"] for a, b in zip(plain, strict)) >= 1
 
 
-def test_output_order_is_input_order_with_parallel_jobs(tmp_path):
-    rows = [{"id": f"n{i}", "text": f"Talks resumed on day {i}. Troops moved {i} km."} for i in range(1300)]
+def scored_with_one_and_two_jobs(tmp_path, rows) -> tuple[bytes, bytes]:
+    """The output of ``score`` on ``rows`` with ``--jobs 1`` and with ``--jobs 2``."""
     feed = write_jsonl(tmp_path / "many.jsonl", rows)
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     assert run(feed, "-o", one, "--jobs", 1).exit_code == 0
     assert run(feed, "-o", two, "--jobs", 2).exit_code == 0
-    assert one.read_bytes() == two.read_bytes()
-    assert [r["article_id"] for r in records(one.read_text())][::2] == [r["id"] for r in rows]
+    return one.read_bytes(), two.read_bytes()
+
+
+def test_output_order_is_input_order_with_parallel_jobs(tmp_path):
+    rows = [{"id": f"n{i}", "text": f"Talks resumed on day {i}. Troops moved {i} km."} for i in range(1300)]
+    one, two = scored_with_one_and_two_jobs(tmp_path, rows)
+    assert one == two
+    assert [r["article_id"] for r in records(one.decode())][::2] == [r["id"] for r in rows]
 
 
 @pytest.mark.parametrize("start", ["fork", "spawn"])
@@ -244,11 +250,8 @@ def test_parallel_workers_forked_or_spawned_give_the_same_output(tmp_path, monke
 
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: [start])
     rows = [{"id": f"n{i}", "text": f"Envoys met on day {i}. Shelters opened in zone {i}."} for i in range(600)]
-    feed = write_jsonl(tmp_path / "many.jsonl", rows)
-    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
-    assert run(feed, "-o", one, "--jobs", 1).exit_code == 0
-    assert run(feed, "-o", two, "--jobs", 2).exit_code == 0
-    assert one.read_bytes() == two.read_bytes()
+    one, two = scored_with_one_and_two_jobs(tmp_path, rows)
+    assert one == two
     assert batch._worker_model is None  # the main process lets go of the model afterwards
 
 
